@@ -1,0 +1,1 @@
+"""Local emulation of the Azure services nva-failover uses: Resource Manager, Azurite, NVAs."""

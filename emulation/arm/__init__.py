@@ -1,0 +1,1 @@
+"""A local HTTPS emulator of the Azure Resource Manager Microsoft.Network subset nva-failover calls."""

@@ -1,0 +1,57 @@
+"""ARM's regional token-bucket throttling: a bucket per subscription, principal and operation kind."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# Bucket size and refill per second, from "Understand how Azure Resource Manager throttles requests".
+DEFAULT_LIMITS: dict[str, tuple[float, float]] = {
+    "reads": (250.0, 25.0),
+    "writes": (200.0, 10.0),
+    "deletes": (200.0, 10.0),
+}
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    stamp: float
+
+
+@dataclass
+class Throttle:
+    """Token buckets; take() answers (allowed, remaining, seconds until a token)."""
+
+    limits: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    enabled: bool = True
+    clock: Callable[[], float] = time.monotonic
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._buckets: dict[tuple[str, str, str], _Bucket] = {}
+
+    def configure(self, limits: dict[str, tuple[float, float]] | None, enabled: bool = True) -> None:
+        with self._lock:
+            self.limits = dict(DEFAULT_LIMITS) if limits is None else {**DEFAULT_LIMITS, **limits}
+            self.enabled = enabled
+            self._buckets.clear()
+
+    def take(self, subscription: str, principal: str, kind: str) -> tuple[bool, int, float]:
+        size, refill = self.limits[kind]
+        now = self.clock()
+        with self._lock:
+            key = (subscription.lower(), principal, kind)
+            bucket = self._buckets.setdefault(key, _Bucket(size, now))
+            bucket.tokens = min(size, bucket.tokens + (now - bucket.stamp) * refill)
+            bucket.stamp = now
+            if not self.enabled:
+                return True, int(bucket.tokens), 0.0
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                return True, int(bucket.tokens), 0.0
+            wait = (1.0 - bucket.tokens) / refill if refill > 0 else math.inf
+            return False, 0, wait

@@ -1,0 +1,252 @@
+"""Start and stop the emulated world (ARM emulator, Azurite, simulated NVAs) as processes on free loopback ports."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+AZURITE_ACCOUNT = "devstoreaccount1"
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+class StartError(RuntimeError):
+    """A piece of the emulated world did not come up."""
+
+
+def _read_ready_line(proc: subprocess.Popen[str], what: str, timeout: float) -> dict[str, Any]:
+    """The first stdout line of a child, parsed as JSON, within the timeout."""
+    box: list[str] = []
+    reader = threading.Thread(target=lambda: box.append(proc.stdout.readline() if proc.stdout else ""), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if not box or not box[0].strip():
+        proc.kill()
+        err = proc.stderr.read() if proc.stderr and proc.poll() is not None else ""
+        raise StartError(f"{what} did not start within {timeout:.0f}s: {err[-2000:]}")
+    return dict(json.loads(box[0]))
+
+
+def _stop(proc: subprocess.Popen[str] | None, timeout: float = 5.0) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout)
+
+
+def _spawn(args: list[str], cwd: Path = ROOT) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd,
+    )
+
+
+class EmulatorControl:
+    """Client of the emulator's control plane (/_emulator/…): seed, snapshot, request log, latency, faults, RBAC."""
+
+    def __init__(self, arm_url: str, ca_path: str) -> None:
+        self.base = arm_url.rstrip("/") + "/_emulator"
+        self.session = requests.Session()
+        self.session.verify = ca_path
+
+    def _call(self, method: str, what: str, body: Any = None) -> Any:
+        resp = self.session.request(method, f"{self.base}/{what}", json=body, timeout=30)
+        if resp.status_code != 200:
+            raise RuntimeError(f"emulator control {method} {what}: {resp.status_code} {resp.text}")
+        return resp.json()
+
+    def seed(self, resources: list[dict[str, Any]], subscriptions: list[str] | None = None) -> None:
+        self._call("POST", "seed", {"resources": resources, "subscriptions": subscriptions or []})
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """Every resource, by lower-cased id."""
+        return {r["id"].lower(): r for r in self._call("GET", "snapshot")["resources"]}
+
+    def requests(self) -> list[dict[str, Any]]:
+        return list(self._call("GET", "requests")["requests"])
+
+    def clear_requests(self) -> None:
+        self._call("DELETE", "requests")
+
+    def settings(self, latency: dict[str, float] | None = None, retry_after: int | None = None,
+                 page_size: int | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if latency is not None:
+            body["latency"] = latency
+        if retry_after is not None:
+            body["retryAfter"] = retry_after
+        if page_size is not None:
+            body["pageSize"] = page_size
+        return dict(self._call("PUT", "settings", body))
+
+    def fault(self, action: str, **match: Any) -> dict[str, Any]:
+        return dict(self._call("POST", "faults", {"action": action, **match}))
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+    def release(self) -> int:
+        return int(self._call("POST", "release")["released"])
+
+    def rbac(self, assignments: dict[str, list[dict[str, Any]]] | None) -> None:
+        self._call("PUT", "rbac", {"assignments": assignments})
+
+    def throttle(self, limits: dict[str, tuple[float, float]] | None = None, enabled: bool = True) -> None:
+        self._call("PUT", "throttle", {"limits": limits or {}, "enabled": enabled})
+
+    def token(self, principal: str) -> str:
+        return str(self._call("POST", "tokens", {"principal": principal})["token"])
+
+    def in_progress(self) -> int:
+        return int(self._call("GET", "operations")["inProgress"])
+
+
+@dataclass
+class ArmEmulator:
+    """A running emulator process and what clients need to use it."""
+
+    arm_url: str
+    identity_endpoint: str
+    identity_header: str
+    ca_path: str
+    proc: subprocess.Popen[str] | None = None
+    state_dir: Path | None = None
+    control: EmulatorControl = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.control = EmulatorControl(self.arm_url, self.ca_path)
+
+    @classmethod
+    def start(cls, state_dir: Path | None = None, timeout: float = 30.0) -> ArmEmulator:
+        state = state_dir or Path(tempfile.mkdtemp(prefix="arm-emulator-"))
+        proc = _spawn([sys.executable, "-m", "emulation.arm", "--state-dir", str(state)])
+        ready = _read_ready_line(proc, "the ARM emulator", timeout)
+        return cls(proc=proc, state_dir=state, **ready)
+
+    def env(self) -> dict[str, str]:
+        """Settings that point the product (and azure-identity) at this emulator."""
+        return {
+            "NVA_HA_ARM_ENDPOINT": self.arm_url,
+            "IDENTITY_ENDPOINT": self.identity_endpoint,
+            "IDENTITY_HEADER": self.identity_header,
+            "REQUESTS_CA_BUNDLE": self.ca_path,
+        }
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        if self.state_dir is not None:
+            shutil.rmtree(self.state_dir, ignore_errors=True)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(host: str, port: int, proc: subprocess.Popen[str], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.1)
+    return False
+
+
+@dataclass
+class Azurite:
+    """A running Azurite Table service (in memory, telemetry off) on a free loopback port."""
+
+    port: int
+    proc: subprocess.Popen[str] | None = None
+    workdir: Path | None = None
+    host: str = "127.0.0.1"
+
+    @staticmethod
+    def binary() -> Path:
+        path = ROOT / "node_modules" / ".bin" / "azurite-table"
+        if not path.exists():
+            raise StartError(f"{path} is missing: run `npm ci` (make does it) to install Azurite")
+        return path
+
+    @classmethod
+    def start(cls, timeout: float = 30.0, attempts: int = 3) -> Azurite:
+        binary = cls.binary()
+        last = ""
+        for _ in range(attempts):
+            port = free_port()
+            workdir = Path(tempfile.mkdtemp(prefix="azurite-"))
+            proc = _spawn([
+                str(binary), "--tableHost", "127.0.0.1", "--tablePort", str(port), "--inMemoryPersistence",
+                "--disableTelemetry", "--silent",
+            ], cwd=workdir)
+            if _wait_port("127.0.0.1", port, proc, timeout):
+                return cls(port=port, proc=proc, workdir=workdir)
+            _stop(proc)
+            last = proc.stderr.read() if proc.stderr else ""
+            shutil.rmtree(workdir, ignore_errors=True)
+        raise StartError(f"Azurite did not start: {last[-2000:]}")
+
+    @property
+    def table_endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}/{AZURITE_ACCOUNT}"
+
+    @property
+    def connection_string(self) -> str:
+        return (
+            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
+            f"TableEndpoint={self.table_endpoint};"
+        )
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+@dataclass
+class NvaProcess:
+    """A simulated NVA process on one loopback address, controlled over its control port."""
+
+    address: str
+    ports: dict[str, int]
+    control: str
+    proc: subprocess.Popen[str] | None = None
+
+    @classmethod
+    def start(cls, address: str, timeout: float = 20.0) -> NvaProcess:
+        proc = _spawn([sys.executable, "-m", "emulation.nva", "--address", address])
+        ready = _read_ready_line(proc, f"the simulated NVA on {address}", timeout)
+        return cls(proc=proc, **ready)
+
+    def set_mode(self, mode: str, drop_rate: float | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"mode": mode}
+        if drop_rate is not None:
+            body["dropRate"] = drop_rate
+        resp = requests.post(f"{self.control}/mode", json=body, timeout=10)
+        resp.raise_for_status()
+        return dict(resp.json())
+
+    def status(self) -> dict[str, Any]:
+        resp = requests.get(f"{self.control}/status", timeout=10)
+        resp.raise_for_status()
+        return dict(resp.json())
+
+    def stop(self) -> None:
+        _stop(self.proc)
