@@ -128,15 +128,13 @@ def hub(
     discovered: list[str] = []
     unrelated: list[str] = []
     hop = active.ips["trust"]
-    seed = 0
     for s, sub in enumerate(subs):
         for i in range(listed_per_sub):
             listed.append(rid(sub, "spoke-rg", "routeTables", f"spoke{s + 1}-listed{i + 1}-rt"))
         for i in range(discovered_per_sub):
             discovered.append(rid(sub, "spoke-rg", "routeTables", f"spoke{s + 1}-found{i + 1}-rt"))
         unrelated.append(rid(sub, "spoke-rg", "routeTables", f"spoke{s + 1}-unrelated-rt"))
-    for table in listed + discovered:
-        seed += 1
+    for seed, table in enumerate(listed + discovered, start=1):
         resources.append(_route_table(table, hop, seed))
     for table in unrelated:
         resources.append({

@@ -11,6 +11,7 @@ import requests
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 from azure.identity import ManagedIdentityCredential
 from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.network.models import Route
 
 from emulation.harness import ArmEmulator
 from emulation.topology import UNRELATED_HOP, rid, two_firewalls
@@ -158,7 +159,7 @@ def test_routes_create_and_delete(seeded: ArmEmulator) -> None:
     net = client(seeded)
     route = net.routes.begin_create_or_update(
         "spoke-rg", "spoke1-listed1-rt", "extra",
-        {"properties": {"addressPrefix": "10.10.0.0/16", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.2.4"}},
+        Route(address_prefix="10.10.0.0/16", next_hop_type="VirtualAppliance", next_hop_ip_address="10.0.2.4"),
     ).result()
     assert route.provisioning_state == "Succeeded"
     assert {r.name for r in net.routes.list("spoke-rg", "spoke1-listed1-rt")} >= {"extra", "kms-direct"}
@@ -172,7 +173,7 @@ def test_list_route_tables_across_subscriptions_and_pages(seeded: ArmEmulator) -
     seeded.control.settings(page_size=1)
     names: set[str] = set()
     for sub in HUB.subscriptions:
-        names |= {t.id.lower() for t in client(seeded, sub=sub).route_tables.list_all()}
+        names |= {str(t.id).lower() for t in client(seeded, sub=sub).route_tables.list_all()}
     expected = {t.lower() for t in HUB.all_tables + HUB.unrelated_tables}
     assert names == expected
     pages = [r for r in seeded.control.requests() if r["operation"] == "RouteTables_ListAll"]
@@ -216,9 +217,9 @@ def test_token_bucket_throttles_writes_with_arm_headers(seeded: ArmEmulator) -> 
         net.route_tables.begin_create_or_update("spoke-rg", "spoke1-unrelated-rt", table)
     assert err.value.status_code == 429
     assert err.value.error is not None and err.value.error.code == "SubscriptionRequestsThrottled"
-    assert err.value.response is not None
-    assert int(err.value.response.headers["Retry-After"]) >= 1
-    assert err.value.response.headers["x-ms-ratelimit-remaining-subscription-writes"] == "0"
+    headers = getattr(err.value.response, "headers", {})
+    assert int(headers["Retry-After"]) >= 1
+    assert headers["x-ms-ratelimit-remaining-subscription-writes"] == "0"
     # A different subscription has its own bucket.
     other = client(seeded, sub=HUB.subscriptions[1], retry_total=0)
     t2 = other.route_tables.get("spoke-rg", "spoke2-listed1-rt")
@@ -261,9 +262,12 @@ def test_hung_write_waits_until_released(seeded: ArmEmulator) -> None:
     net = client(seeded)
     nic = net.network_interfaces.get("hub-rg", "fw-b-trust")
     done = threading.Event()
-    thread = threading.Thread(target=lambda: (net.network_interfaces.begin_create_or_update(
-        "hub-rg", "fw-b-trust", nic).result(), done.set()), daemon=True)
-    thread.start()
+
+    def write() -> None:
+        net.network_interfaces.begin_create_or_update("hub-rg", "fw-b-trust", nic).result()
+        done.set()
+
+    threading.Thread(target=write, daemon=True).start()
     assert not done.wait(0.8)
     assert seeded.control.release() == 0
     assert done.wait(10)

@@ -11,7 +11,6 @@ import requests
 from emulation.harness import NvaProcess
 
 
-
 def tcp_ok(address: str, port: int) -> bool:
     try:
         with socket.create_connection((address, port), timeout=1):

@@ -1,0 +1,266 @@
+"""Network actions on Azure with azure-mgmt-network: reads, paced long-running writes, If-Match, errors translated."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, TypeVar
+
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+from azure.mgmt.core.polling.arm_polling import ARMPolling
+from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.network.models import NetworkInterface, RouteTable
+
+from .config import Cluster
+from .desired import AzureView, Change, Desired, desired, holder_nic_ids
+from .errors import PermanentError, TransientError
+
+T = TypeVar("T")
+_log = logging.getLogger("nva_failover.network")
+
+Fence = Callable[[str], None]  # called before each write and after it completes; raises StateConflict to stop
+
+
+@dataclass(frozen=True)
+class NetworkTuning:
+    """How the engine paces Resource Manager: poll interval, per-write deadline, parallel writes, retry waits."""
+
+    poll_interval: float = 1.0
+    write_deadline: float = 180.0
+    read_deadline: float = 60.0
+    max_parallel: int = 16
+    max_retry_after: float = 30.0
+
+
+class NetworkActions(Protocol):
+    def read(self, cluster: Cluster, discover: bool = True) -> AzureView:
+        """Every NIC of the cluster's NVAs, its public IPs and their holders, and the managed route tables."""
+
+    def apply(self, changes: Sequence[Change], desired: Desired, fence: Fence, on_done: Callable[[Change], None]) -> list[Change]:
+        """Make the writes: detaches and route tables in parallel, then attaches; one write at a time per resource."""
+
+
+class _Retry(TransientError):
+    def __init__(self, message: str, after: float = 0.0, reread: bool = False) -> None:
+        super().__init__(message)
+        self.after = after
+        self.reread = reread
+
+
+def translate(err: Exception, what: str) -> Exception:
+    """A vendor error as ours: _Retry (with its wait) for what passes, PermanentError for what does not."""
+    if isinstance(err, ServiceRequestError | ServiceResponseError):
+        return _Retry(f"{what}: connection failed: {str(err).splitlines()[0][:200]}", 1.0, reread=True)
+    if isinstance(err, HttpResponseError):
+        code = getattr(err.error, "code", None) or ""
+        status = err.status_code or 0
+        after = 0.0
+        if err.response is not None:
+            try:
+                after = float(getattr(err.response, "headers", {}).get("Retry-After") or 0)
+            except ValueError:
+                after = 1.0
+        message = f"{what}: {status} {code}: {(getattr(err.error, 'message', None) or err.message or '')[:300]}"
+        if status == 412:
+            return _Retry(message, 0.0, reread=True)
+        if status in {408, 409, 429} or status >= 500:
+            return _Retry(message, after or 1.0, reread=True)
+        if status == 400 and code in {"PublicIPAddressInUse", "AnotherOperationInProgress", "RetryableError"}:
+            return _Retry(message, after or 0.5, reread=True)
+        if status in {200, 201, 202}:
+            return _Retry(message, 1.0, reread=True)  # a long-running operation that ended Failed
+        return PermanentError(message)
+    return err
+
+
+class _PacedPolling(ARMPolling):
+    """The SDK's ARM poller at our pace: every `interval` seconds instead of the 10 s Retry-After, with a deadline."""
+
+    def __init__(self, interval: float, deadline: float, what: str) -> None:
+        super().__init__(timeout=interval, lro_options={"final-state-via": "azure-async-operation"})
+        self._deadline = deadline
+        self._what = what
+
+    def _extract_delay(self) -> float:
+        if time.monotonic() > self._deadline:
+            raise _Retry(f"{self._what}: still running at the deadline", 0.0, reread=True)
+        return float(self._timeout)
+
+
+def _parts(resource_id: str) -> tuple[str, str, str]:
+    p = resource_id.split("/")
+    return p[2], p[4], p[8]
+
+
+class AzureNetwork:
+    """The one Azure implementation of NetworkActions."""
+
+    def __init__(self, credential: TokenCredential, endpoint: str, tuning: NetworkTuning | None = None) -> None:
+        self._credential = credential
+        self._endpoint = endpoint.rstrip("/")
+        self.tuning = tuning or NetworkTuning()
+        self._clients: dict[str, NetworkManagementClient] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=self.tuning.max_parallel, thread_name_prefix="arm")
+        self._list_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="arm-list")
+
+    def client(self, subscription: str) -> NetworkManagementClient:
+        with self._lock:
+            key = subscription.lower()
+            if key not in self._clients:
+                self._clients[key] = NetworkManagementClient(
+                    self._credential, subscription, base_url=self._endpoint, retry_total=0,
+                    credential_scopes=["https://management.azure.com/.default"],
+                )
+            return self._clients[key]
+
+    # ----------------------------------------------------------------- retries
+    def _retrying(self, what: str, call: Callable[[], T], deadline: float) -> T:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return call()
+            except Exception as raw:
+                err = translate(raw, what)
+                if not isinstance(err, _Retry):
+                    raise err from raw
+                wait = min(max(err.after, 0.2 * attempt), self.tuning.max_retry_after)
+                if time.monotonic() + wait > deadline:
+                    raise TransientError(f"{err} (gave up after {attempt} attempts)") from raw
+                _log.info("retrying %s in %.1fs: %s", what, wait, err)
+                time.sleep(wait)
+
+    # ----------------------------------------------------------------- reads
+    def _get(self, resource_id: str, deadline: float) -> dict[str, Any] | None:
+        sub, group, name = _parts(resource_id)
+        kind = resource_id.split("/")[7].lower()
+        ops = self.client(sub)
+
+        def call() -> Any:
+            try:
+                if kind == "networkinterfaces":
+                    return ops.network_interfaces.get(group, name)
+                if kind == "publicipaddresses":
+                    return ops.public_ip_addresses.get(group, name)
+                return ops.route_tables.get(group, name)
+            except HttpResponseError as err:
+                if err.status_code == 404:
+                    return None
+                raise
+
+        model = self._retrying(f"read {resource_id}", call, deadline)
+        return None if model is None else dict(model.as_dict())
+
+    def _get_all(self, ids: Iterable[str], deadline: float) -> dict[str, dict[str, Any]]:
+        unique = sorted({i.lower(): i for i in ids}.items())
+        futures = {key: self._pool.submit(self._get, rid, deadline) for key, rid in unique}
+        out = {}
+        for key, future in futures.items():
+            body = future.result()
+            if body is not None:
+                out[key] = body
+        return out
+
+    def _discover(self, subscription: str, deadline: float) -> list[dict[str, Any]]:
+        def call() -> list[dict[str, Any]]:
+            return [dict(t.as_dict()) for t in self.client(subscription).route_tables.list_all()]
+
+        return self._retrying(f"list route tables of {subscription}", call, deadline)
+
+    def read(self, cluster: Cluster, discover: bool = True) -> AzureView:
+        deadline = time.monotonic() + self.tuning.read_deadline
+        discovered = []
+        if discover and cluster.discover_route_tables is not None:
+            discovered = [self._list_pool.submit(self._discover, s, deadline) for s in cluster.discover_route_tables.subscriptions]
+        nic_ids = [nva.nic_id(leg) for nva in cluster.nvas for leg in nva.interfaces]
+        pip_ids = [p.id for p in cluster.public_ips]
+        bodies = self._get_all([*nic_ids, *pip_ids, *cluster.route_tables], deadline)
+        missing = [i for i in [*pip_ids, *cluster.route_tables] if i.lower() not in bodies]
+        if missing:
+            raise PermanentError(f"not found in Azure: {', '.join(missing)}")
+        nics = {k: v for k, v in bodies.items() if "/networkinterfaces/" in k}
+        pips = {k: v for k, v in bodies.items() if "/publicipaddresses/" in k}
+        tables = {k: v for k, v in bodies.items() if "/routetables/" in k}
+        outside = holder_nic_ids(AzureView(nics, pips, tables)) - set(nics)
+        if outside:
+            nics = {**nics, **self._get_all(outside, deadline)}
+        found = {str(t["id"]).lower(): t for future in discovered for t in future.result()}
+        if found:
+            owner = desired(cluster, cluster.nvas[0].name, AzureView(nics, pips, tables))
+            tables = {**{k: t for k, t in found.items() if owner.owns_routes(t)}, **tables}
+        return AzureView(nics, pips, tables)
+
+    # ----------------------------------------------------------------- writes
+    def _put(self, change: Change, deadline: float) -> None:
+        sub, group, name = _parts(change.resource)
+        ops = self.client(sub)
+        headers = {"If-Match": change.etag} if change.etag else {}
+        polling = _PacedPolling(self.tuning.poll_interval, deadline, f"write {change.resource}")
+        if change.kind == "nic":
+            ops.network_interfaces.begin_create_or_update(
+                group, name, NetworkInterface(change.body), headers=headers, polling=polling).result()
+        else:
+            ops.route_tables.begin_create_or_update(group, name, RouteTable(change.body), headers=headers, polling=polling).result()
+
+    def _write(self, change: Change, want: Desired, fence: Fence) -> Change | None:
+        """Write one resource until it holds what it should; re-read and re-plan after a conflict or a lost answer."""
+        deadline = time.monotonic() + self.tuning.write_deadline
+        current: Change | None = change
+        attempt = 0
+        while current is not None:
+            attempt += 1
+            fence(f"write {current.resource}")
+            try:
+                self._put(current, deadline)
+                return current
+            except Exception as raw:
+                err = translate(raw, f"{current.action} {current.resource}")
+                if not isinstance(err, _Retry):
+                    raise err from raw
+                wait = min(max(err.after, 0.2 * attempt), self.tuning.max_retry_after)
+                if time.monotonic() + wait > deadline:
+                    raise TransientError(f"{err} (gave up after {attempt} attempts)") from raw
+                _log.info("write %s failed, re-reading in %.1fs: %s", current.resource, wait, err)
+                time.sleep(wait)
+            body = self._get(current.resource, deadline)
+            if body is None:
+                raise PermanentError(f"{current.resource} disappeared during the failover")
+            while (body.get("properties") or {}).get("provisioningState") in {"Updating", "Creating"}:
+                if time.monotonic() > deadline:
+                    raise TransientError(f"{current.resource} still Updating at the deadline")
+                time.sleep(self.tuning.poll_interval)
+                body = self._get(current.resource, deadline) or body
+            replanned = want.nic_change(body) if current.kind == "nic" else want.route_table_change(body)
+            if replanned is None:
+                return replace(current, etag=body.get("etag"))  # already right: a lost answer to a write that landed
+            current = replanned
+        return None
+
+    def apply(self, changes: Sequence[Change], want: Desired, fence: Fence, on_done: Callable[[Change], None]) -> list[Change]:
+        done: list[Change] = []
+
+        def run(change: Change) -> None:
+            result = self._write(change, want, fence)
+            if result is not None:
+                done.append(result)
+                on_done(result)
+
+        first = [self._pool.submit(run, c) for c in changes if c.phase == 0 and c.kind == "nic"]
+        tables = [self._pool.submit(run, c) for c in changes if c.kind == "routeTable"]
+        errors: list[BaseException] = []
+        for future in first:
+            if (e := future.exception()) is not None:
+                errors.append(e)
+        second = [] if errors else [self._pool.submit(run, c) for c in changes if c.phase == 1 and c.kind == "nic"]
+        for future in second + tables:
+            if (e := future.exception()) is not None:
+                errors.append(e)
+        if errors:
+            raise errors[0]
+        return done

@@ -1,0 +1,171 @@
+"""Pure: from what Azure holds and which NVA should be active, the NIC and route table writes that must happen."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .config import Cluster
+from .errors import PermanentError
+
+Body = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AzureView:
+    """Resource bodies as Azure returned them, by lower-cased id."""
+
+    nics: Mapping[str, Body] = field(default_factory=dict)
+    public_ips: Mapping[str, Body] = field(default_factory=dict)
+    route_tables: Mapping[str, Body] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One resource write: its new full body (built on `etag`) and a readable before/after of what differs."""
+
+    resource: str
+    kind: Literal["nic", "routeTable"]
+    action: str
+    before: Mapping[str, Any]
+    after: Mapping[str, Any]
+    body: Body
+    etag: str | None
+    phase: int  # 0: detaches and route tables, 1: attaches (after every detach completed)
+
+    def describe(self) -> dict[str, Any]:
+        return {"resource": self.resource, "action": self.action, "before": dict(self.before), "after": dict(self.after)}
+
+
+def _ipconfigs(nic: Body) -> list[Body]:
+    return list((nic.get("properties") or {}).get("ipConfigurations") or [])
+
+
+def _pip_ref(ipconfig: Body) -> str | None:
+    ref = ((ipconfig.get("properties") or {}).get("publicIPAddress") or {}).get("id")
+    return str(ref) if ref else None
+
+
+def private_ips(cluster: Cluster, view: AzureView) -> dict[tuple[str, str], str]:
+    """(nva, leg) -> the private IP Azure assigned to that IP configuration."""
+    out: dict[tuple[str, str], str] = {}
+    for nva in cluster.nvas:
+        for leg, ipconfig_id in nva.interfaces.items():
+            nic = view.nics.get(nva.nic_id(leg).lower())
+            if nic is None:
+                raise PermanentError(f"{nva.name}.{leg}: network interface {nva.nic_id(leg)} was not found")
+            match = [c for c in _ipconfigs(nic) if str(c.get("id", "")).lower() == ipconfig_id.lower()]
+            ip = (match[0].get("properties") or {}).get("privateIPAddress") if match else None
+            if not ip:
+                raise PermanentError(f"{nva.name}.{leg}: IP configuration {ipconfig_id} has no private IP in Azure")
+            out[(nva.name, leg)] = str(ip)
+    return out
+
+
+@dataclass(frozen=True)
+class Desired:
+    """Where each managed public IP belongs and what each owned next hop becomes, for one active NVA."""
+
+    active: str
+    pip_targets: Mapping[str, str]  # public IP id (lower) -> the IP configuration id that must hold it
+    pip_ids: Mapping[str, str]  # lower -> as configured
+    hop_map: Mapping[str, str]  # private IP of any NVA's leg L -> the active NVA's leg L IP
+
+    def nic_change(self, nic: Body) -> Change | None:
+        """The write that makes one NIC hold exactly the public IPs it should, or None."""
+        new = copy.deepcopy(nic)
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        detaches = attaches = False
+        for ipc in _ipconfigs(new):
+            ipc_id = str(ipc.get("id", ""))
+            current = _pip_ref(ipc)
+            wanted = next((self.pip_ids[p] for p, target in self.pip_targets.items() if target.lower() == ipc_id.lower()), None)
+            if wanted is None and current is not None and current.lower() in self.pip_targets:
+                wanted_ref: str | None = None
+            elif wanted is not None:
+                wanted_ref = wanted
+            else:
+                continue
+            if (current or "").lower() == (wanted_ref or "").lower():
+                continue
+            props = ipc.setdefault("properties", {})
+            if wanted_ref is None:
+                props.pop("publicIPAddress", None)
+                detaches = True
+            else:
+                props["publicIPAddress"] = {"id": wanted_ref}
+                attaches = True
+            name = str(ipc.get("name") or ipc_id.rsplit("/", 1)[-1])
+            before[name], after[name] = current, wanted_ref
+        if not before:
+            return None
+        action = "updatePublicIps" if detaches and attaches else ("detachPublicIp" if detaches else "attachPublicIp")
+        return Change(str(nic["id"]), "nic", action, {"publicIps": before}, {"publicIps": after}, new, nic.get("etag"),
+                      0 if detaches else 1)
+
+    def route_table_change(self, table: Body) -> Change | None:
+        """The write that points every owned route of a table at the active NVA, or None."""
+        new = copy.deepcopy(table)
+        before: dict[str, Any] = {}
+        after: dict[str, Any] = {}
+        for route in (new.get("properties") or {}).get("routes") or []:
+            props = route.get("properties") or {}
+            if str(props.get("nextHopType", "")).lower() != "virtualappliance":
+                continue
+            hop = props.get("nextHopIpAddress")
+            target = self.hop_map.get(str(hop))
+            if target is None or target == hop:
+                continue
+            props["nextHopIpAddress"] = target
+            before[str(route.get("name"))], after[str(route.get("name"))] = hop, target
+        if not before:
+            return None
+        return Change(str(table["id"]), "routeTable", "updateRoutes", {"nextHops": before}, {"nextHops": after}, new,
+                      table.get("etag"), 0)
+
+    def owns_routes(self, table: Body) -> bool:
+        return any(
+            str((r.get("properties") or {}).get("nextHopType", "")).lower() == "virtualappliance"
+            and str((r.get("properties") or {}).get("nextHopIpAddress")) in self.hop_map
+            for r in (table.get("properties") or {}).get("routes") or []
+        )
+
+
+def desired(cluster: Cluster, active: str, view: AzureView) -> Desired:
+    ips = private_ips(cluster, view)
+    target = cluster.nva(active)
+    hop_map = {ip: ips[(active, leg)] for (nva, leg), ip in ips.items()}
+    return Desired(
+        active=active,
+        pip_targets={p.id.lower(): target.interfaces[p.interface] for p in cluster.public_ips},
+        pip_ids={p.id.lower(): p.id for p in cluster.public_ips},
+        hop_map=hop_map,
+    )
+
+
+def holder_nic_ids(view: AzureView) -> set[str]:
+    """NICs (lower-cased ids) that Azure says hold one of the viewed public IPs."""
+    out = set()
+    for pip in view.public_ips.values():
+        holder = ((pip.get("properties") or {}).get("ipConfiguration") or {}).get("id")
+        if holder:
+            out.add(str(holder).split("/ipConfigurations/")[0].lower())
+    return out
+
+
+def plan_changes(cluster: Cluster, active: str, view: AzureView) -> list[Change]:
+    """Every write that makes Azure match `active`: NICs (detaches first) and route tables; nothing already right."""
+    want = desired(cluster, active, view)
+    changes: list[Change] = []
+    for key in sorted(view.nics):
+        change = want.nic_change(view.nics[key])
+        if change is not None:
+            changes.append(change)
+    for key in sorted(view.route_tables):
+        change = want.route_table_change(view.route_tables[key])
+        if change is not None:
+            changes.append(change)
+    return changes

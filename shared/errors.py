@@ -1,0 +1,41 @@
+"""The few errors the engine speaks, each with a retry meaning; vendor errors are translated into these at the edges."""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+class TransientError(EngineError):
+    """Worth retrying: throttling, timeouts, 5xx, a resource busy with another operation."""
+
+
+class PermanentError(EngineError):
+    """Retrying will not help: bad request, authorization, a missing resource."""
+
+
+class StateConflict(EngineError):
+    """A conditional state write lost (412/409): someone else acted; re-read and stand down."""
+
+
+class StateUnavailable(TransientError):
+    """The state store cannot be reached; no Azure write may happen without a recorded lock."""
+
+
+class ConfigError(PermanentError):
+    """The configuration was rejected as a whole; the message names every offending field."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+class RequestError(EngineError):
+    """An operator request that cannot be carried out, with the HTTP status and code of the contract."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        super().__init__(f"{code}: {message}")

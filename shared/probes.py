@@ -1,0 +1,85 @@
+"""Probes NVAs over TCP, HTTP and HTTPS, all in parallel, each bounded by the cluster's probe timeout."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from typing import Protocol
+
+import requests
+import urllib3
+
+from .config import Nva, Probe
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One probe's outcome: good or not, why not, and how long it took."""
+
+    ok: bool
+    error: str | None = None
+    latency_ms: float = 0.0
+
+
+class Prober(Protocol):
+    def probe_all(self, nvas: Sequence[Nva], timeout: float) -> dict[str, ProbeResult]:
+        """Probe every NVA at once; every NVA gets a result within about `timeout` seconds."""
+
+
+def _url(probe: Probe) -> str:
+    host = f"[{probe.address}]" if ":" in probe.address else probe.address
+    return f"{probe.protocol}://{host}:{probe.port}{probe.path}"
+
+
+class NetworkProber:
+    """Real probes: a TCP connect, or an HTTP(S) GET (certificates not verified: NVAs present self-signed ones)."""
+
+    def __init__(self, max_workers: int = 32) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="probe")
+        self._session = requests.Session()
+        self._session.trust_env = False  # an NVA probe never goes through a proxy
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+
+    def probe_one(self, probe: Probe, timeout: float) -> ProbeResult:
+        started = time.monotonic()
+        try:
+            if probe.protocol == "tcp":
+                with socket.create_connection((probe.address, probe.port), timeout=timeout):
+                    pass
+            else:
+                resp = self._session.get(_url(probe), timeout=(timeout, timeout), verify=False, allow_redirects=False,
+                                         headers={"User-Agent": "nva-failover-probe"})
+                resp.close()
+                if not probe.accepts(resp.status_code):
+                    return ProbeResult(False, f"HTTP {resp.status_code}", _ms(started))
+        except (TimeoutError, requests.Timeout):
+            return ProbeResult(False, f"timed out after {timeout:g}s", _ms(started))
+        except (OSError, requests.RequestException) as err:
+            return ProbeResult(False, _reason(err), _ms(started))
+        return ProbeResult(True, None, _ms(started))
+
+    def probe_all(self, nvas: Sequence[Nva], timeout: float) -> dict[str, ProbeResult]:
+        futures = {nva.name: self._pool.submit(self.probe_one, nva.probe, timeout) for nva in nvas}
+        deadline = time.monotonic() + timeout + 1.0
+        results: dict[str, ProbeResult] = {}
+        for name, future in futures.items():
+            try:
+                results[name] = future.result(max(0.0, deadline - time.monotonic()))
+            except FutureTimeout:
+                results[name] = ProbeResult(False, f"timed out after {timeout:g}s", timeout * 1000)
+        return results
+
+
+def _ms(started: float) -> float:
+    return round((time.monotonic() - started) * 1000, 1)
+
+
+def _reason(err: BaseException) -> str:
+    text = str(err)
+    if "Connection refused" in text or isinstance(err, ConnectionRefusedError):
+        return "connection refused"
+    return text.splitlines()[0][:200] if text else type(err).__name__
