@@ -60,11 +60,12 @@ class EmulatorControl:
 
     def __init__(self, arm_url: str, ca_path: str) -> None:
         self.base = arm_url.rstrip("/") + "/_emulator"
+        self.ca_path = ca_path
         self.session = requests.Session()
-        self.session.verify = ca_path
 
     def _call(self, method: str, what: str, body: Any = None) -> Any:
-        resp = self.session.request(method, f"{self.base}/{what}", json=body, timeout=30)
+        # verify per request: requests lets REQUESTS_CA_BUNDLE from the environment override Session.verify
+        resp = self.session.request(method, f"{self.base}/{what}", json=body, timeout=30, verify=self.ca_path)
         if resp.status_code != 200:
             raise RuntimeError(f"emulator control {method} {what}: {resp.status_code} {resp.text}")
         return resp.json()

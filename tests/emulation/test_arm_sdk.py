@@ -159,7 +159,7 @@ def test_routes_create_and_delete(seeded: ArmEmulator) -> None:
     net = client(seeded)
     route = net.routes.begin_create_or_update(
         "spoke-rg", "spoke1-listed1-rt", "extra",
-        Route(address_prefix="10.10.0.0/16", next_hop_type="VirtualAppliance", next_hop_ip_address="10.0.2.4"),
+        Route({"properties": {"addressPrefix": "10.10.0.0/16", "nextHopType": "VirtualAppliance", "nextHopIpAddress": "10.0.2.4"}}),
     ).result()
     assert route.provisioning_state == "Succeeded"
     assert {r.name for r in net.routes.list("spoke-rg", "spoke1-listed1-rt")} >= {"extra", "kms-direct"}

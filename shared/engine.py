@@ -1,0 +1,289 @@
+"""Runs the product: probe cycles, failovers, drift repair, status, pause. Side effects live here and in the adapters."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .azure_network import NetworkActions
+from .config import Cluster, Config
+from .desired import AzureView, Change, desired, plan_changes
+from .errors import EngineError, RequestError, StateConflict, StateUnavailable
+from .events import emit
+from .lease import LeaseKeeper
+from .policy import Event, ManualRequest, decide, decide_manual, initial_state, start
+from .probes import Prober
+from .state import ClusterState, FailoverRecord, StateStore, iso, record_json
+
+_log = logging.getLogger("nva_failover.engine")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Engine timing: how long a lease holds, how often it is renewed, how many times a flag write is retried."""
+
+    lease_seconds: float = 15.0
+    renew_every_seconds: float = 3.0
+    flag_write_attempts: int = 5
+
+
+def default_actor() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Engine:
+    """One per configuration. Every public method is one run: it catches once, at the top, with a failure event."""
+
+    def __init__(self, config: Config, store: StateStore, prober: Prober, network: NetworkActions,
+                 clock: Callable[[], datetime] = utc_now, actor: str | None = None, tuning: Tuning | None = None) -> None:
+        self.config = config
+        self.store = store
+        self.prober = prober
+        self.network = network
+        self.clock = clock
+        self.actor = actor or default_actor()
+        self.tuning = tuning or Tuning()
+        self._lease = timedelta(seconds=self.tuning.lease_seconds)
+
+    # ================================================================= the timer
+    def probe_cycle(self) -> dict[str, str]:
+        """Probe every cluster (in parallel) and act; answers each cluster's outcome."""
+        clusters = self.config.clusters
+        with ThreadPoolExecutor(max_workers=max(1, len(clusters)), thread_name_prefix="cluster") as pool:
+            outcomes = list(pool.map(self._cycle_guarded, clusters))
+        return {c.name: o for c, o in zip(clusters, outcomes, strict=True)}
+
+    def _cycle_guarded(self, cluster: Cluster) -> str:
+        started = time.monotonic()
+        active, healthy, outcome = "?", [], "failed"
+        try:
+            state, outcome = self._cycle(cluster)
+            active = state.active
+            healthy = [n for n in cluster.names() if state.nva_health(n).healthy is True]
+        except Exception as err:  # the one catch of a timer run: every failure becomes an event
+            outcome = f"failed: {err}"
+            emit("RunFailed", cluster.name, error=_text(err), kind=type(err).__name__)
+            _log.exception("probe cycle of %s failed", cluster.name)
+        emit("ProbeCycle", cluster.name, active=active, healthy=healthy, durationMs=_ms(started), outcome=outcome)
+        return outcome
+
+    def _cycle(self, cluster: Cluster) -> tuple[ClusterState, str]:
+        state = self._load(cluster)
+        results = self.prober.probe_all(cluster.nvas, cluster.policy.probe_timeout_seconds)
+        plan = decide(results, state, cluster, self.clock(), self.actor, self._lease)
+        try:
+            state = self.store.save(plan.state)
+        except StateConflict:
+            return self._load(cluster), "stood down: another actor recorded this cycle"
+        self._emit(cluster, plan.events)
+        if plan.action in {"failover", "resume"}:
+            return self._execute(cluster, state, resumed=plan.action == "resume")[0], plan.reason
+        if plan.action == "reconcile":
+            return self._reconcile(cluster, state)
+        return state, plan.reason
+
+    def _reconcile(self, cluster: Cluster, state: ClusterState) -> tuple[ClusterState, str]:
+        """Read Azure back; when it differs from the recorded active, take the lock and repair it."""
+        view = self.network.read(cluster)
+        if not plan_changes(cluster, state.active, view):
+            return state, "reconciled: no drift"
+        repair = start(state, "repair", state.active, "auto", "drift repair", self.clock(), self.actor, self._lease)
+        try:
+            locked = self.store.save(repair)
+        except StateConflict:
+            return self._load(cluster), "stood down: another actor took the lock"
+        return self._execute(cluster, locked, resumed=False, view=view)[0], "drift repaired"
+
+    # ================================================================= executing a change
+    def _execute(self, cluster: Cluster, state: ClusterState, resumed: bool,
+                 view: AzureView | None = None) -> tuple[ClusterState, list[dict[str, Any]]]:
+        """Carry the journal's change out under its lease: read, write, verify, record. Resumable at any point."""
+        journal = state.journal
+        assert journal is not None
+        if journal.kind == "failover":
+            emit("FailoverResumed" if resumed else "FailoverStarted", cluster.name, epoch=journal.epoch, to=journal.to_nva,
+                 trigger=journal.trigger, reason=journal.reason, **{"from": journal.from_nva},
+                 **({"stepsDone": list(journal.steps)} if resumed else {}))
+        step = "read"
+        applied: list[Change] = []
+        failure: Exception | None = None
+        with LeaseKeeper(self.store, state, self.clock, self._lease, self.tuning.renew_every_seconds) as keeper:
+            try:
+                view = view or self.network.read(cluster)
+                want = desired(cluster, journal.to_nva, view)
+                changes = plan_changes(cluster, journal.to_nva, view)
+                if journal.kind == "repair":
+                    for c in changes:
+                        emit("DriftDetected", cluster.name, resource=c.resource, expected=dict(c.after), found=dict(c.before))
+                step = "write"
+                applied = self.network.apply(changes, want, keeper.fence, lambda c: keeper.record(f"{c.action} {c.resource}"))
+                step = "verify"
+                left = plan_changes(cluster, journal.to_nva, self.network.read(cluster))
+                if left:
+                    raise EngineError(f"verify: still different after the writes: {', '.join(c.resource for c in left)}")
+                step = "complete"
+                keeper.fence("complete")
+            except StateConflict as err:
+                _log.warning("%s of %s stood down: %s", journal.kind, cluster.name, err)
+                raise
+            except Exception as err:
+                failure = err
+        if failure is not None:
+            emit("FailoverFailed", cluster.name, epoch=journal.epoch, to=journal.to_nva, step=step, error=_text(failure),
+                 kind=journal.kind)
+            self._release(keeper.state)
+            raise failure
+        return self._complete(cluster, keeper.state, applied), [c.describe() for c in applied]
+
+    def _complete(self, cluster: Cluster, state: ClusterState, applied: list[Change]) -> ClusterState:
+        journal = state.journal
+        assert journal is not None
+        now = self.clock()
+        changes = [c.describe() for c in applied]
+        done = replace(state, phase="steady", active=journal.to_nva, journal=None)
+        record = None
+        if journal.kind == "failover":
+            record = FailoverRecord(journal.epoch, journal.from_nva, journal.to_nva, journal.trigger, journal.reason,
+                                    journal.started_at, now, int((now - journal.started_at).total_seconds() * 1000))
+            done = replace(done, last_failover=record, last_failover_at=now)
+        saved = self.store.save(done)
+        if record is not None:
+            self.store.append_history(cluster.name, record, changes)
+            emit("FailoverCompleted", cluster.name, epoch=record.epoch, to=record.to_nva, trigger=record.trigger,
+                 durationMs=record.duration_ms, changes=changes, **{"from": record.from_nva})
+        else:
+            for c in applied:
+                emit("DriftCorrected", cluster.name, resource=c.resource, expected=dict(c.after), found=dict(c.before))
+        return saved
+
+    def _release(self, state: ClusterState) -> None:
+        """After a handled failure, let the next run resume at once instead of waiting for the lease to lapse."""
+        if state.journal is None:
+            return
+        try:
+            self.store.save(replace(state, journal=replace(state.journal, lease_until=self.clock())))
+        except EngineError:
+            pass  # the lease lapses on its own
+
+    # ================================================================= operators
+    def cluster(self, name: str) -> Cluster:
+        try:
+            return self.config.cluster(name)
+        except KeyError:
+            raise RequestError(404, "ClusterNotFound", f"no cluster named {name!r}") from None
+
+    def status(self, name: str) -> dict[str, Any]:
+        cluster = self.cluster(name)
+        return status_json(cluster, self._load(cluster, create=False))
+
+    def statuses(self) -> list[dict[str, Any]]:
+        return [self.status(c.name) for c in self.config.clusters]
+
+    def failover(self, name: str, request: ManualRequest) -> dict[str, Any]:
+        started = time.monotonic()
+        cluster = self.cluster(name)
+        state = self._load(cluster)
+        plan = decide_manual(state, cluster, request, self.clock(), self.actor, self._lease)
+        to = plan.target
+        assert to is not None
+        journal = plan.state.journal
+        assert journal is not None
+        if request.dry_run:
+            planned = [c.describe() for c in plan_changes(cluster, to, self.network.read(cluster))]
+            emit("FailoverPlanned", cluster.name, epoch=journal.epoch, to=to, changes=planned, **{"from": state.active})
+            return failover_json(cluster.name, journal.epoch, state.active, to, True, _ms(started), planned)
+        try:
+            locked = self.store.save(plan.state)
+        except StateConflict:
+            raise RequestError(409, "FailoverInProgress", f"another actor changed {name!r} at the same moment; retry") from None
+        try:
+            final, changes = self._execute(cluster, locked, resumed=plan.action == "resume")
+        except StateConflict:
+            raise RequestError(409, "FailoverInProgress", f"another actor took over the change of {name!r}") from None
+        except StateUnavailable:
+            raise
+        except EngineError as err:
+            raise RequestError(503, "FailoverFailed", f"{err}; the next timer run resumes it") from None
+        return failover_json(cluster.name, final.epoch, journal.from_nva, journal.to_nva, False, _ms(started), changes)
+
+    def set_paused(self, name: str, paused: bool, reason: str | None) -> dict[str, Any]:
+        cluster = self.cluster(name)
+        for _ in range(self.tuning.flag_write_attempts):
+            state = self._load(cluster)
+            try:
+                saved = self.store.save(replace(state, paused=paused, paused_reason=(reason or "paused by an operator") if paused else None))
+            except StateConflict:
+                continue  # a probe cycle wrote in between: re-read and flip the flag again
+            emit("ClusterPaused" if paused else "ClusterResumed", cluster.name, reason=reason or "")
+            return status_json(cluster, saved)
+        raise RequestError(409, "FailoverInProgress", f"{name!r} kept changing; retry")
+
+    # ================================================================= helpers
+    def _load(self, cluster: Cluster, create: bool = True) -> ClusterState:
+        state = self.store.load(cluster.name)
+        if state is not None:
+            return state
+        fresh = initial_state(cluster)
+        if not create:
+            return fresh
+        try:
+            return self.store.create(fresh)
+        except StateConflict:
+            loaded = self.store.load(cluster.name)
+            if loaded is None:
+                raise
+            return loaded
+
+    def _emit(self, cluster: Cluster, events: Sequence[Event]) -> None:
+        for event in events:
+            emit(event.name, cluster.name, **dict(event.fields))
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def _text(err: BaseException) -> str:
+    return (str(err) or type(err).__name__)[:1000]
+
+
+def status_json(cluster: Cluster, state: ClusterState) -> dict[str, Any]:
+    """Status (contract §4)."""
+    return {
+        "name": cluster.name,
+        "active": state.active,
+        "epoch": state.epoch,
+        "phase": state.phase,
+        "paused": state.paused,
+        "nvas": [
+            {
+                "name": n,
+                "healthy": state.nva_health(n).healthy,
+                "consecutiveFailures": state.nva_health(n).consecutive_failures,
+                "consecutiveSuccesses": state.nva_health(n).consecutive_successes,
+                "lastProbeAt": iso(state.nva_health(n).last_probe_at),
+                "lastError": state.nva_health(n).last_error,
+            }
+            for n in cluster.names()
+        ],
+        "lastFailover": record_json(state.last_failover) if state.last_failover else None,
+    }
+
+
+def failover_json(cluster: str, epoch: int, from_nva: str, to: str, dry_run: bool, duration_ms: int,
+                  changes: list[dict[str, Any]]) -> dict[str, Any]:
+    """FailoverResult (contract §4)."""
+    return {"cluster": cluster, "epoch": epoch, "from": from_nva, "to": to, "dryRun": dry_run, "durationMs": duration_ms,
+            "changes": changes}

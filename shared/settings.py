@@ -1,0 +1,81 @@
+"""Reads the app settings (contract §3) once, at the start of a run, and builds the engine from them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from azure.core.credentials import TokenCredential
+from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
+
+from .azure_network import AzureNetwork, NetworkTuning
+from .config import Config, load_config
+from .engine import Engine, Tuning
+from .errors import ConfigError
+from .probes import NetworkProber
+from .table_store import TableStateStore, table_client_from_settings
+
+DEFAULT_TABLE = "nvahastate"
+DEFAULT_ARM = "https://management.azure.com"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The parsed settings: the configuration, where state and Resource Manager are, and engine pacing."""
+
+    config: Config
+    table: str
+    arm_endpoint: str
+    client_id: str | None
+    poll_interval: float
+    lease_seconds: float
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError([f"{name}: {raw!r} is not a number"]) from None
+    if value <= 0:
+        raise ConfigError([f"{name}: must be greater than 0, not {raw}"])
+    return value
+
+
+def read_settings(env: Mapping[str, str], app_root: Path) -> Settings:
+    table = env.get("NVA_HA_STATE_TABLE") or DEFAULT_TABLE
+    if not (3 <= len(table) <= 63 and table.isalnum() and table[0].isalpha()):
+        raise ConfigError([f"NVA_HA_STATE_TABLE: {table!r} is not a table name (3-63 letters and digits, starting with a letter)"])
+    endpoint = env.get("NVA_HA_ARM_ENDPOINT") or DEFAULT_ARM
+    if not endpoint.startswith("https://"):
+        raise ConfigError([f"NVA_HA_ARM_ENDPOINT: {endpoint!r} must be an https:// URL"])
+    return Settings(
+        config=load_config(env, app_root),
+        table=table,
+        arm_endpoint=endpoint,
+        client_id=env.get("AZURE_CLIENT_ID") or None,
+        poll_interval=_positive(env, "NVA_HA_POLL_INTERVAL_SECONDS", 1.0),
+        lease_seconds=_positive(env, "NVA_HA_LEASE_SECONDS", 15.0),
+    )
+
+
+def credential(client_id: str | None) -> TokenCredential:
+    """Managed identity in Azure (App Service protocol), a developer's sign-in elsewhere."""
+    return DefaultAzureCredential(managed_identity_client_id=client_id, exclude_interactive_browser_credential=True)
+
+
+def build_engine(env: Mapping[str, str], app_root: Path) -> Engine:
+    """The engine for these settings. Raises ConfigError naming every bad field; touches nothing before that."""
+    settings = read_settings(env, app_root)
+
+    def storage_credential(client_id: str | None) -> TokenCredential:
+        return ManagedIdentityCredential(client_id=client_id) if client_id else credential(settings.client_id)
+
+    store = TableStateStore(table_client_from_settings(env, settings.table, storage_credential))
+    network = AzureNetwork(credential(settings.client_id), settings.arm_endpoint,
+                           NetworkTuning(poll_interval=settings.poll_interval))
+    tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=max(0.2, settings.lease_seconds / 5))
+    return Engine(settings.config, store, NetworkProber(), network, tuning=tuning)

@@ -1,0 +1,23 @@
+"""An actor process: builds the engine from the environment and runs probe cycles (for racing and crash tests)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from shared.settings import build_engine
+
+
+def main() -> None:
+    cycles, interval = int(sys.argv[1]), float(sys.argv[2])
+    engine = build_engine(os.environ, Path(__file__).resolve().parents[2])
+    for _ in range(cycles):
+        print(json.dumps(engine.probe_cycle()), flush=True)
+        time.sleep(interval)
+
+
+if __name__ == "__main__":
+    main()

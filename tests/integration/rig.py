@@ -1,0 +1,110 @@
+"""A whole emulated deployment for engine tests: ARM emulator, Azurite, two NVA processes and the hub topology."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emulation.harness import ArmEmulator, Azurite, NvaProcess
+from emulation.topology import Hub, two_firewalls
+from shared.engine import Engine
+from shared.settings import build_engine
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST_LATENCY = {"networkInterfaces.write": 0.3, "routeTables.write": 0.2}
+FAST_POLICY = {"unhealthyThreshold": 2, "healthyThreshold": 2, "probeTimeoutSeconds": 0.5, "reconcileEverySeconds": 3600}
+
+
+@dataclass
+class Rig:
+    arm: ArmEmulator
+    azurite: Azurite
+    nvas: dict[str, NvaProcess]
+    hub: Hub
+    table: str
+    policy: dict[str, Any] = field(default_factory=lambda: dict(FAST_POLICY))
+
+    def env(self, **extra: str) -> dict[str, str]:
+        config = json.loads(json.dumps(self.hub.config))
+        config["clusters"][0]["policy"] = self.policy
+        return {
+            **self.arm.env(),
+            "NVA_HA_CONFIG": json.dumps(config),
+            "AzureWebJobsStorage": self.azurite.connection_string,
+            "NVA_HA_STATE_TABLE": self.table,
+            "NVA_HA_POLL_INTERVAL_SECONDS": "0.05",
+            "NVA_HA_LEASE_SECONDS": "2",
+            **extra,
+        }
+
+    def engine(self, **extra: str) -> Engine:
+        return build_engine(self.env(**extra), ROOT)
+
+    def actor_command(self, cycles: int, interval: float) -> tuple[list[str], dict[str, str]]:
+        """A separate actor process running `cycles` probe cycles: for racing and crash tests."""
+        env = {**os.environ, **self.env(), "PYTHONPATH": str(ROOT)}
+        return [sys.executable, str(ROOT / "tests" / "integration" / "actor.py"), str(cycles), str(interval)], env
+
+    # ---------------------------------------------------------------- reading Azure back
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        return self.arm.control.snapshot()
+
+    def pip_holders(self) -> list[str]:
+        """The NICs whose IP configurations reference the cluster's public IP."""
+        out = []
+        for key, body in self.snapshot().items():
+            if "/networkinterfaces/" not in key:
+                continue
+            for ipc in body["properties"]["ipConfigurations"]:
+                if (ipc["properties"].get("publicIPAddress") or {}).get("id", "").lower() == self.hub.public_ip.lower():
+                    out.append(body["name"])
+        return out
+
+    def hops(self) -> dict[str, dict[str, str | None]]:
+        """Route table name -> route name -> next hop IP."""
+        return {
+            body["name"]: {r["name"]: r["properties"].get("nextHopIpAddress") for r in body["properties"]["routes"]}
+            for key, body in self.snapshot().items() if "/routetables/" in key
+        }
+
+    def writes(self) -> list[dict[str, Any]]:
+        return [r for r in self.arm.control.requests() if r["method"] in {"PUT", "DELETE", "PATCH"}]
+
+
+@contextmanager
+def rig(azurite: Azurite, table: str, nva_factory: Callable[[], NvaProcess]) -> Iterator[Rig]:
+    arm = ArmEmulator.start()
+    try:
+        nvas = {"fw-a": nva_factory(), "fw-b": nva_factory()}
+        probes = {
+            name: {"protocol": "http", "address": nva.address, "port": nva.ports["http"], "path": "/health"}
+            for name, nva in nvas.items()
+        }
+        hub = two_firewalls(probes)
+        arm.control.seed(hub.resources)
+        arm.control.settings(latency=FAST_LATENCY, retry_after=10)
+        yield Rig(arm, azurite, nvas, hub, table)
+    finally:
+        arm.stop()
+
+
+class EventLog(logging.Handler):
+    """Collects contract events (log records carrying microsoft.custom_event.name)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if hasattr(record, "microsoft.custom_event.name"):
+            self.records.append(record)
+
+    def named(self, name: str) -> list[dict[str, Any]]:
+        return [dict(vars(r)) for r in self.records if getattr(r, "microsoft.custom_event.name") == name]

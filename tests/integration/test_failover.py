@@ -1,0 +1,177 @@
+"""The engine against real parts: Azurite for state, the HTTPS ARM emulator, NVA processes answering real probes."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import threading
+import time
+
+import requests
+
+from tests.integration.rig import EventLog, Rig
+
+OWNED = ("default-via-fw", "onprem-via-fw")
+
+
+def settle(world: Rig, cycles: int = 2) -> None:
+    engine = world.engine()
+    for _ in range(cycles):
+        engine.probe_cycle()
+
+
+def assert_on(world: Rig, nva: str, trust_ip: str) -> None:
+    assert world.pip_holders() == [f"{nva}-untrust"]
+    for table, routes in world.hops().items():
+        if "unrelated" in table:
+            assert routes == {"via-other-nva": "10.9.9.9"}, table
+            continue
+        assert {r: routes[r] for r in OWNED} == {r: trust_ip for r in OWNED}, table
+        assert routes["via-other-nva"] == "10.9.9.9"
+        assert routes["kms-direct"] is None
+
+
+def test_automatic_failover_moves_public_ip_and_every_owned_route(world: Rig, events: EventLog) -> None:
+    engine = world.engine()
+    before = world.snapshot()
+    engine.probe_cycle()
+    engine.probe_cycle()  # both NVAs healthy now; the first cycle reconciled and found no drift
+    assert world.writes() == []
+    world.nvas["fw-a"].set_mode("down")
+    world.arm.control.clear_requests()
+    engine.probe_cycle()
+    assert events.named("FailoverStarted") == []
+    outcome = engine.probe_cycle()
+    assert "fw-a failed" in outcome["hub-fw"]
+
+    assert_on(world, "fw-b", "10.0.2.5")
+    after = world.snapshot()
+    for key, old in before.items():
+        new = after[key]
+        if "/networkinterfaces/" in key:
+            for prop in ("enableIPForwarding", "enableAcceleratedNetworking", "networkSecurityGroup", "dnsSettings",
+                         "nvaUnmodelledSetting", "macAddress", "resourceGuid"):
+                assert new["properties"][prop] == old["properties"][prop], (key, prop)
+            assert new["tags"] == old["tags"]
+        if "/routetables/" in key:
+            assert new.get("tags") == old.get("tags")
+            assert new["properties"].get("disableBgpRoutePropagation") == old["properties"].get("disableBgpRoutePropagation")
+    # Writes: the two NICs that really change (detach, attach) and the four route tables holding owned routes.
+    puts = sorted(r["path"].rsplit("/", 1)[-1] for r in world.writes())
+    assert puts == sorted(["fw-a-untrust", "fw-b-untrust", "spoke1-listed1-rt", "spoke1-found1-rt",
+                           "spoke2-listed1-rt", "spoke2-found1-rt"])
+    status = engine.status("hub-fw")
+    assert (status["active"], status["epoch"], status["phase"]) == ("fw-b", 1, "steady")
+    assert status["lastFailover"]["from"] == "fw-a" and status["lastFailover"]["trigger"] == "auto"
+    started, completed = events.named("FailoverStarted"), events.named("FailoverCompleted")
+    assert len(started) == 1 and len(completed) == 1
+    assert (completed[0]["from"], completed[0]["to"], started[0]["epoch"]) == ("fw-a", "fw-b", 1)
+    history = engine.store.history("hub-fw")
+    assert [h["epoch"] for h in history] == [1]
+    assert len(history[0]["changes"]) == 6
+
+
+def test_steady_cycles_make_no_resource_manager_call(world: Rig) -> None:
+    engine = world.engine()
+    engine.probe_cycle()  # first sight: reconciles once (reads only)
+    world.arm.control.clear_requests()
+    for _ in range(3):
+        engine.probe_cycle()
+    assert world.arm.control.requests() == []
+
+
+def test_no_write_when_every_nva_is_down(world: Rig, events: EventLog) -> None:
+    engine = world.engine()
+    settle(world)
+    world.nvas["fw-a"].set_mode("down")
+    world.nvas["fw-b"].set_mode("hang")
+    world.arm.control.clear_requests()
+    for _ in range(4):
+        engine.probe_cycle()
+    assert world.writes() == []
+    raised = events.named("NoHealthyNva")
+    assert len(raised) == 1
+    assert "fw-a" in raised[0]["errors"] and "timed out" in raised[0]["errors"]
+    assert engine.status("hub-fw")["active"] == "fw-a"
+    assert_on(world, "fw-a", "10.0.2.4")
+
+
+def test_two_engines_racing_fail_over_exactly_once(world: Rig, events: EventLog) -> None:
+    a, b = world.engine(), world.engine()
+    settle(world)
+    world.nvas["fw-a"].set_mode("down")
+    a.probe_cycle()
+    world.arm.control.clear_requests()
+    barrier = threading.Barrier(2)
+
+    def run(engine: object) -> None:
+        barrier.wait()
+        engine.probe_cycle()  # type: ignore[attr-defined]
+
+    threads = [threading.Thread(target=run, args=(e,)) for e in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for engine in (a, b):  # whoever stood down converges on the same state
+        engine.probe_cycle()
+    assert len(events.named("FailoverStarted")) == 1
+    assert len(events.named("FailoverCompleted")) == 1
+    assert a.status("hub-fw")["epoch"] == 1
+    assert len(world.writes()) == 6
+    assert_on(world, "fw-b", "10.0.2.5")
+
+
+def test_failover_killed_after_the_detach_is_completed_by_the_next_run(world: Rig, events: EventLog) -> None:
+    settle(world)
+    world.nvas["fw-a"].set_mode("down")
+    world.arm.control.fault("hang", operation="NetworkInterfaces_CreateOrUpdate", resource="fw-b-untrust", times=1)
+    command, env = world.actor_command(cycles=3, interval=0.2)
+    actor = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    engine = world.engine()
+
+    def detach_recorded() -> bool:
+        state = engine.store.load("hub-fw")
+        return bool(state and state.journal and any(s.startswith("detachPublicIp") for s in state.journal.steps))
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not detach_recorded():
+        time.sleep(0.05)
+    assert detach_recorded(), "the actor should have recorded the detach"
+    time.sleep(0.3)  # the attach is now hung in flight
+    actor.send_signal(signal.SIGKILL)
+    actor.wait(10)
+    assert world.pip_holders() == [], "killed after the detach: the public IP is on no NVA"
+    world.arm.control.clear_faults()
+    world.arm.control.release()  # the dead actor's attach request still reaches Azure, as it would
+    state = engine.store.load("hub-fw")
+    assert state is not None and state.phase == "failing_over"
+    time.sleep(2.1)  # the dead actor's lease lapses
+    engine.probe_cycle()
+    assert engine.status("hub-fw")["phase"] == "steady"
+    assert engine.status("hub-fw")["active"] == "fw-b"
+    assert len(events.named("FailoverResumed")) == 1
+    assert_on(world, "fw-b", "10.0.2.5")
+
+
+def test_drift_is_detected_and_repaired(world: Rig, events: EventLog) -> None:
+    world.policy["reconcileEverySeconds"] = 0.5
+    engine = world.engine()
+    settle(world)
+    token = world.arm.control.token("someone-else")
+    table_id = world.hub.listed_tables[1]
+    url, args = f"{world.arm.arm_url}{table_id}", {
+        "params": {"api-version": "2026-03-01"}, "headers": {"Authorization": f"Bearer {token}"},
+        "verify": world.arm.ca_path, "timeout": 10}
+    body = requests.get(url, **args).json()  # type: ignore[arg-type]
+    body["properties"]["routes"][0]["properties"]["nextHopIpAddress"] = "10.0.2.5"
+    assert requests.put(url, json=body, **args).ok  # type: ignore[arg-type]
+    time.sleep(0.6)
+    world.arm.control.clear_requests()
+    engine.probe_cycle()
+    assert_on(world, "fw-a", "10.0.2.4")
+    assert [r["path"].lower() for r in world.writes()] == [table_id.lower()]
+    detected, corrected = events.named("DriftDetected"), events.named("DriftCorrected")
+    assert len(detected) == 1 and len(corrected) == 1
+    assert detected[0]["resource"].lower() == table_id.lower()
+    assert '"10.0.2.5"' in detected[0]["found"]
