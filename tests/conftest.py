@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from emulation.harness import ArmEmulator, Azurite, NvaProcess
+from tests.integration.rig import EventLog, Rig, rig
 
 _addresses = itertools.count(11)
 
@@ -55,3 +57,26 @@ def nva_factory() -> Iterator[Callable[[], NvaProcess]]:
     finally:
         for nva in started:
             nva.stop()
+
+
+@pytest.fixture
+def world(azurite: Azurite, table_name: str, nva_factory: Callable[[], NvaProcess],
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
+    """A whole emulated deployment: the emulator seeded with the hub, two NVA processes, a fresh state table."""
+    with rig(azurite, table_name, nva_factory) as r:
+        for name, value in r.arm.env().items():  # azure-identity and azure-core read these from the process
+            monkeypatch.setenv(name, value)
+        yield r
+
+
+@pytest.fixture
+def events() -> Iterator[EventLog]:
+    """Every contract event emitted during the test."""
+    handler = EventLog()
+    logger = logging.getLogger("nva_failover.events")
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)

@@ -104,3 +104,8 @@ def test_exactly_one_source(tmp_path: Path) -> None:
             load_config(env, tmp_path)
     with pytest.raises(ConfigError, match="NVA_HA_CONFIG_FILE: cannot read"):
         load_config({"NVA_HA_CONFIG_FILE": "missing.json"}, tmp_path)
+
+
+def test_the_shipped_example_is_valid() -> None:
+    example = Path(__file__).resolve().parents[2] / "nva-ha.example.json"
+    assert parse_config(example.read_text()).clusters[0].policy.failback == "never"

@@ -1,0 +1,59 @@
+"""The Azure Functions entry point (Python v2 model): a probe timer and the operators' HTTP API, both thin."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import azure.functions as func
+
+from shared.api import Operation, handle
+from shared.runtime import Runtime
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+runtime = Runtime(Path(__file__).resolve().parent)
+_log = logging.getLogger("nva_failover.app")
+
+
+def _answer(operation: Operation, req: func.HttpRequest) -> func.HttpResponse:
+    status, body = handle(runtime.engine, operation, req.route_params.get("cluster"), req.get_body() or b"")
+    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
+
+
+@app.function_name("probe")
+@app.timer_trigger(arg_name="timer", schedule="%NVA_HA_PROBE_SCHEDULE%", run_on_startup=False, use_monitor=True)
+def probe(timer: func.TimerRequest) -> None:
+    """Probe every NVA of every cluster and act: fail over, resume, repair drift."""
+    outcomes = runtime.probe_cycle()
+    _log.info("probe cycle%s: %s", " (past due)" if timer.past_due else "", outcomes)
+
+
+@app.function_name("list_clusters")
+@app.route(route="clusters", methods=["GET"])
+def list_clusters(req: func.HttpRequest) -> func.HttpResponse:
+    return _answer("list", req)
+
+
+@app.function_name("get_cluster")
+@app.route(route="clusters/{cluster}", methods=["GET"])
+def get_cluster(req: func.HttpRequest) -> func.HttpResponse:
+    return _answer("get", req)
+
+
+@app.function_name("failover")
+@app.route(route="clusters/{cluster}/failover", methods=["POST"])
+def failover(req: func.HttpRequest) -> func.HttpResponse:
+    return _answer("failover", req)
+
+
+@app.function_name("pause")
+@app.route(route="clusters/{cluster}/pause", methods=["POST"])
+def pause(req: func.HttpRequest) -> func.HttpResponse:
+    return _answer("pause", req)
+
+
+@app.function_name("resume")
+@app.route(route="clusters/{cluster}/resume", methods=["POST"])
+def resume(req: func.HttpRequest) -> func.HttpResponse:
+    return _answer("resume", req)

@@ -1,0 +1,55 @@
+"""The engine of the running app: built on first use from the process settings, rebuilt when they change."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+from .engine import Engine
+from .errors import ConfigError
+from .events import emit
+from .settings import build_engine
+
+SETTINGS = (
+    "NVA_HA_CONFIG", "NVA_HA_CONFIG_FILE", "NVA_HA_STATE_TABLE", "NVA_HA_ARM_ENDPOINT", "AZURE_CLIENT_ID",
+    "AzureWebJobsStorage", "AzureWebJobsStorage__tableServiceUri", "AzureWebJobsStorage__accountName",
+    "AzureWebJobsStorage__credential", "AzureWebJobsStorage__clientId", "NVA_HA_POLL_INTERVAL_SECONDS",
+    "NVA_HA_LEASE_SECONDS", "IDENTITY_ENDPOINT", "REQUESTS_CA_BUNDLE",
+)
+
+
+class Runtime:
+    """Holds one engine per distinct settings; nothing is read at import time."""
+
+    def __init__(self, app_root: Path) -> None:
+        self.app_root = app_root
+        self._lock = threading.Lock()
+        self._key: str | None = None
+        self._engine: Engine | None = None
+
+    def engine(self) -> Engine:
+        env = dict(os.environ)
+        config_file = env.get("NVA_HA_CONFIG_FILE")
+        stamp = ""
+        if config_file:
+            try:
+                stamp = str((self.app_root / config_file).stat().st_mtime_ns)
+            except OSError:
+                stamp = "missing"
+        key = hashlib.sha256(repr([env.get(k) for k in SETTINGS] + [stamp]).encode()).hexdigest()
+        with self._lock:
+            if self._engine is None or key != self._key:
+                self._engine = build_engine(env, self.app_root)
+                self._key = key
+            return self._engine
+
+    def probe_cycle(self) -> dict[str, str]:
+        """The timer's run: with a rejected configuration, change nothing and raise ConfigInvalid."""
+        try:
+            engine = self.engine()
+        except ConfigError as err:
+            emit("ConfigInvalid", "*", error=str(err))
+            return {"*": f"config invalid: {err}"}
+        return engine.probe_cycle()
