@@ -1,0 +1,397 @@
+// nva-failover on Azure: a Flex Consumption (FC1) Python 3.11 function app, VNet-integrated so it can probe the NVAs,
+// running as a user-assigned identity that holds exactly the network actions the engine performs; identity-only
+// storage for the host and the state table; Application Insights on Log Analytics; alerts on the contract's events.
+targetScope = 'resourceGroup'
+
+@description('Prefix of every resource name (3-11 lower-case letters and digits).')
+@minLength(3)
+@maxLength(11)
+param namePrefix string
+
+@description('Region of the function app and its resources; the NVAs\' region is usual.')
+param location string = resourceGroup().location
+
+@description('The configuration document (contract section 2), deployed as the NVA_HA_CONFIG app setting.')
+param nvaHaConfig object
+
+@description('Seconds between probe runs (1-59); the timer is */N seconds. Detection takes N x unhealthyThreshold + probe timeout.')
+@minValue(1)
+@maxValue(59)
+param probeIntervalSeconds int = 5
+
+@description('Name of the state table.')
+param stateTableName string = 'nvahastate'
+
+@description('Virtual network the function app joins to reach the NVAs (it gets a new subnet delegated to Microsoft.App/environments).')
+param vnetName string
+
+@description('Resource group of that virtual network.')
+param vnetResourceGroup string = resourceGroup().name
+
+@description('Address prefix of the new integration subnet (a /27 or larger, unused).')
+param integrationSubnetPrefix string
+
+@description('Resource groups that hold the NVAs\' NICs, public IPs, subnets, NSGs and listed route tables: [{subscriptionId, resourceGroup}]. The failover role is assigned on each.')
+param networkResourceGroups array
+
+@description('Subscriptions whose route tables are discovered (contract discoverRouteTables); the failover role is assigned on each.')
+param discoverySubscriptions array = []
+
+@description('E-mail addresses the action group notifies.')
+param alertEmails array = []
+
+@description('Webhook URLs the action group calls (common alert schema).')
+@secure()
+param alertWebhooks object = { urls: [] }
+
+@description('Resource Manager endpoint (sovereign clouds).')
+param armEndpoint string = environment().resourceManager
+
+var suffix = uniqueString(resourceGroup().id, namePrefix)
+var appName = '${namePrefix}-nvaha-${suffix}'
+var storageName = take(toLower('${namePrefix}st${suffix}'), 24)
+var deploymentContainer = 'app-package'
+var roles = {
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+}
+var alertEvents = [
+  { name: 'FailoverCompleted', severity: 2, text: 'traffic moved to another NVA' }
+  { name: 'FailoverFailed', severity: 1, text: 'a failover step failed; the next run resumes it' }
+  { name: 'NoHealthyNva', severity: 0, text: 'the active NVA is down and no standby is healthy' }
+  { name: 'DriftDetected', severity: 3, text: 'a public IP or owned route differed from the recorded state' }
+]
+var heartbeatWindow = 'PT5M'
+var networkScopes = [for g in networkResourceGroups: '/subscriptions/${g.subscriptionId}/resourceGroups/${g.resourceGroup}']
+var discoveryScopes = [for s in discoverySubscriptions: '/subscriptions/${s}']
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: '${appName}-id'
+  location: location
+}
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: storageName
+  location: location
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_GZRS'
+  }
+  properties: {
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      defaultAction: 'Allow'
+      bypass: 'AzureServices'
+    }
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    deleteRetentionPolicy: {
+      enabled: true
+      days: 7
+    }
+  }
+}
+
+resource container 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentContainer
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource stateTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+  parent: tableService
+  name: stateTableName
+}
+
+resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: storage
+  name: guid(storage.id, identity.id, roles.storageBlobDataOwner)
+  properties: {
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataOwner)
+  }
+}
+
+resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: storage
+  name: guid(storage.id, identity.id, roles.storageTableDataContributor)
+  properties: {
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+  }
+}
+
+resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' = {
+  name: '${appName}-logs'
+  location: location
+  properties: {
+    sku: {
+      name: 'PerGB2018'
+    }
+    retentionInDays: 30
+    features: {
+      disableLocalAuth: true
+    }
+  }
+}
+
+resource insights 'Microsoft.Insights/components@2020-02-02' = {
+  name: '${appName}-ai'
+  location: location
+  kind: 'web'
+  properties: {
+    Application_Type: 'web'
+    WorkspaceResourceId: workspace.id
+    DisableLocalAuth: true
+    IngestionMode: 'LogAnalytics'
+  }
+}
+
+resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: insights
+  name: guid(insights.id, identity.id, roles.monitoringMetricsPublisher)
+  properties: {
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+  }
+}
+
+module subnet 'modules/integration-subnet.bicep' = {
+  name: '${appName}-subnet'
+  scope: resourceGroup(vnetResourceGroup)
+  params: {
+    vnetName: vnetName
+    subnetName: '${appName}-integration'
+    addressPrefix: integrationSubnetPrefix
+  }
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: '${appName}-plan'
+  location: location
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource app 'Microsoft.Web/sites@2024-04-01' = {
+  name: appName
+  location: location
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identity.id}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientCertMode: 'Optional'
+    virtualNetworkSubnetId: subnet.outputs.subnetId
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainer}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identity.id
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: 40
+        instanceMemoryMB: 2048
+      }
+      runtime: {
+        name: 'python'
+        version: '3.11'
+      }
+    }
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      appSettings: [
+        { name: 'AzureWebJobsStorage__accountName', value: storage.name }
+        { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
+        { name: 'AzureWebJobsStorage__clientId', value: identity.properties.clientId }
+        { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.properties.ConnectionString }
+        { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.properties.clientId};Authorization=AAD' }
+        { name: 'PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY', value: 'true' }
+        { name: 'PYTHON_APPLICATIONINSIGHTS_LOGGER_NAME', value: 'nva_failover' }
+        { name: 'NVA_HA_CONFIG', value: string(nvaHaConfig) }
+        { name: 'NVA_HA_PROBE_SCHEDULE', value: '*/${probeIntervalSeconds} * * * * *' }
+        { name: 'NVA_HA_STATE_TABLE', value: stateTableName }
+        { name: 'NVA_HA_ARM_ENDPOINT', value: armEndpoint }
+        { name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }
+      ]
+    }
+  }
+  dependsOn: [
+    blobOwner
+    tableContributor
+    metricsPublisher
+    stateTable
+    container
+  ]
+}
+
+module failoverRole 'modules/nva-role.bicep' = {
+  name: '${appName}-role'
+  scope: subscription()
+  params: {
+    roleName: 'NVA failover (${appName})'
+    assignableScopes: concat(networkScopes, discoveryScopes)
+  }
+}
+
+module networkAssignments 'modules/role-assignment-rg.bicep' = [for (g, i) in networkResourceGroups: {
+  name: '${appName}-rbac-rg-${i}'
+  scope: resourceGroup(g.subscriptionId, g.resourceGroup)
+  params: {
+    principalId: identity.properties.principalId
+    roleDefinitionId: failoverRole.outputs.roleDefinitionId
+  }
+}]
+
+module discoveryAssignments 'modules/role-assignment-sub.bicep' = [for (s, i) in discoverySubscriptions: {
+  name: '${appName}-rbac-sub-${i}'
+  scope: subscription(s)
+  params: {
+    principalId: identity.properties.principalId
+    roleDefinitionId: failoverRole.outputs.roleDefinitionId
+  }
+}]
+
+resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
+  name: '${appName}-ag'
+  location: 'Global'
+  properties: {
+    groupShortName: take('nvaha${namePrefix}', 12)
+    enabled: true
+    emailReceivers: [for (address, i) in alertEmails: {
+      name: 'email-${i}'
+      emailAddress: address
+      useCommonAlertSchema: true
+    }]
+    webhookReceivers: [for (url, i) in alertWebhooks.urls: {
+      name: 'webhook-${i}'
+      serviceUri: url
+      useCommonAlertSchema: true
+    }]
+  }
+}
+
+resource eventAlerts 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [for event in alertEvents: {
+  name: '${appName}-${event.name}'
+  location: location
+  properties: {
+    displayName: 'nva-failover: ${event.name}'
+    description: event.text
+    severity: event.severity
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: 'PT1M'
+    windowSize: 'PT1M'
+    criteria: {
+      allOf: [
+        {
+          query: 'customEvents | where name == "${event.name}" | extend cluster = tostring(customDimensions.cluster)'
+          timeAggregation: 'Count'
+          operator: 'GreaterThan'
+          threshold: 0
+          dimensions: [
+            {
+              name: 'cluster'
+              operator: 'Include'
+              values: [
+                '*'
+              ]
+            }
+          ]
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: false
+    actions: {
+      actionGroups: [
+        actionGroup.id
+      ]
+    }
+  }
+}]
+
+resource heartbeat 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = {
+  name: '${appName}-heartbeat'
+  location: location
+  properties: {
+    displayName: 'nva-failover: probe heartbeat stopped'
+    description: 'No ProbeCycle event arrived in the window: the timer is not running, so nothing can fail over.'
+    severity: 1
+    enabled: true
+    scopes: [
+      insights.id
+    ]
+    evaluationFrequency: heartbeatWindow
+    windowSize: heartbeatWindow
+    criteria: {
+      allOf: [
+        {
+          query: 'customEvents | where name == "ProbeCycle"'
+          timeAggregation: 'Count'
+          operator: 'LessThan'
+          threshold: 1
+          failingPeriods: {
+            numberOfEvaluationPeriods: 1
+            minFailingPeriodsToAlert: 1
+          }
+        }
+      ]
+    }
+    autoMitigate: true
+    actions: {
+      actionGroups: [
+        actionGroup.id
+      ]
+    }
+  }
+}
+
+output functionAppName string = app.name
+output principalId string = identity.properties.principalId
+output clientId string = identity.properties.clientId
+output roleDefinitionId string = failoverRole.outputs.roleDefinitionId
