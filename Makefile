@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup lint typecheck security test clean
+.PHONY: setup lint typecheck security test demo clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -40,6 +40,10 @@ typecheck: $(PY_STAMP)
 
 test: setup lint typecheck security
 	$(BIN)/python -m pytest
+
+# A failover on emulated Azure, as it happens (realistic latency profile scaled by 0.5; under a minute).
+demo: setup
+	$(BIN)/python -m demo
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -216,8 +216,11 @@ class AzureNetwork:
         while current is not None:
             attempt += 1
             fence(f"write {current.resource}")
+            started = time.monotonic()
+            _log.info("write started: %s %s", current.action, current.resource)
             try:
                 self._put(current, deadline)
+                _log.info("write completed: %s %s in %.1fs", current.action, current.resource, time.monotonic() - started)
                 return current
             except Exception as raw:
                 err = translate(raw, f"{current.action} {current.resource}")

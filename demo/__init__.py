@@ -1,0 +1,1 @@
+"""`make demo`: a failover on emulated Azure, shown as it happens (never deployed)."""

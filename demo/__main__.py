@@ -1,0 +1,174 @@
+"""Runs the demo: emulated Azure with a realistic (scaled) latency profile, two NVAs, the real timer on its schedule."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from contextlib import ExitStack
+from datetime import UTC, datetime
+
+from emulation.harness import ArmEmulator, Azurite, NvaProcess
+from emulation.profiles import Profile
+from emulation.topology import Hub, two_firewalls
+
+from .ncrontab import Schedule
+
+
+class Timeline(logging.Handler):
+    """Prints the engine's events and Azure writes as they happen, with the time since the demo started."""
+
+    def __init__(self, started: float) -> None:
+        super().__init__(logging.INFO)
+        self.started = started
+        self.seen: dict[str, float] = {}
+        self.writes = 0
+        self._print_lock = threading.Lock()  # not self.lock: logging.Handler holds that one around emit()
+
+    def say(self, text: str) -> None:
+        with self._print_lock:
+            print(f"[{time.monotonic() - self.started:6.1f}s] {text}", flush=True)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        name = getattr(record, "microsoft.custom_event.name", None)
+        if name is None:
+            if record.msg.startswith("write ") and isinstance(record.args, tuple) and len(record.args) >= 2:
+                action, resource = str(record.args[0]), str(record.args[1])
+                parts = resource.split("/")
+                where = f"sub …{parts[2][-4:]} {parts[4]}/{parts[-1]}" if len(parts) > 8 else resource
+                done = record.msg.startswith("write completed")
+                self.writes += done
+                took = f" in {record.args[2]:.1f} s" if done and len(record.args) > 2 else ""
+                self.say(f"    Azure write {'completed' if done else 'started  '}: {action:15} {where}{took}")
+            return
+        self.seen.setdefault(name, time.monotonic())
+        f = record.__dict__
+        if name == "ProbeCycle":
+            self.say(f"probe run: active {f['active']}, healthy {json.loads(f['healthy'])}, {f['durationMs']} ms")
+        elif name == "NvaHealthChanged":
+            self.say(f"{name}: {f['nva']} healthy={f['healthy']}" + (f" ({f['error']})" if f.get("error") else ""))
+        elif name == "FailoverStarted":
+            self.say(f"{name}: epoch {f['epoch']}, {f['from']} -> {f['to']} ({f['reason']})")
+        elif name == "FailoverCompleted":
+            self.say(f"{name}: epoch {f['epoch']}, {f['from']} -> {f['to']} in {f['durationMs']} ms, "
+                     f"{len(json.loads(f['changes']))} resources changed")
+        else:
+            self.say(f"{name}: " + ", ".join(f"{k}={f[k]}" for k in ("nva", "to", "step", "error", "resource") if k in f))
+
+
+def readback(arm: ArmEmulator, hub: Hub, active: str, trust_ip: str) -> bool:
+    """Print where the public IP is and where each route points, from the emulator; True when all is on `active`."""
+    snapshot = arm.control.snapshot()
+    ok = True
+    holders = [
+        f"{b['name']}/{c['name']}" for b in snapshot.values() if b["type"].endswith("networkInterfaces")
+        for c in b["properties"]["ipConfigurations"]
+        if (c["properties"].get("publicIPAddress") or {}).get("id", "").lower() == hub.public_ip.lower()
+    ]
+    ok &= holders == [f"{active}-untrust/ipconfig1"]
+    print(f"  public IP {hub.public_ip.rsplit('/', 1)[-1]} is on: {', '.join(holders) or 'nothing'}")
+    for table in hub.all_tables + hub.unrelated_tables:
+        body = snapshot[table.lower()]
+        routes = {r["name"]: r["properties"].get("nextHopIpAddress") or r["properties"]["nextHopType"]
+                  for r in body["properties"]["routes"]}
+        owned = {k: v for k, v in routes.items() if k.endswith("-via-fw")}
+        ok &= all(v == trust_ip for v in owned.values())
+        sub = table.split("/")[2][-4:]
+        print(f"  sub …{sub} {body['name']:22} " + ", ".join(f"{k} -> {v}" for k, v in routes.items()))
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m demo", description=__doc__)
+    parser.add_argument("--scale", type=float, default=0.5, help="latency profile scale (1 = Azure's figures)")
+    parser.add_argument("--schedule", default="*/5 * * * * *", help="NVA_HA_PROBE_SCHEDULE (NCRONTAB, six fields)")
+    parser.add_argument("--timeout", type=float, default=100, help="seconds to wait for the failover to converge")
+    args = parser.parse_args(argv)
+    profile = Profile.load("azure", args.scale)
+    schedule = Schedule(args.schedule)
+    started = time.monotonic()
+    timeline = Timeline(started)
+    for name in ("nva_failover.events", "nva_failover.network"):
+        logging.getLogger(name).addHandler(timeline)
+        logging.getLogger(name).setLevel(logging.INFO)
+    with ExitStack() as stack:
+        timeline.say("starting Azurite, the Resource Manager emulator and two simulated NVAs")
+        azurite = Azurite.start()
+        stack.callback(azurite.stop)
+        arm = ArmEmulator.start()
+        stack.callback(arm.stop)
+        nvas = {}
+        for name, address in (("fw-a", "127.0.0.61"), ("fw-b", "127.0.0.62")):
+            nvas[name] = NvaProcess.start(address)
+            stack.callback(nvas[name].stop)
+        probes = {n: {"protocol": "http", "address": p.address, "port": p.ports["http"], "path": "/health"} for n, p in nvas.items()}
+        hub = two_firewalls(probes, subscriptions=2, listed_per_sub=2, discovered_per_sub=1)
+        arm.control.seed(hub.resources)
+        arm.control.settings(latency=profile.latency, retry_after=profile.retry_after)
+        config = hub.config
+        config["clusters"][0]["policy"] = {"unhealthyThreshold": 2, "healthyThreshold": 2, "probeTimeoutSeconds": 2}
+        os.environ.update({
+            **arm.env(),
+            "NVA_HA_CONFIG": json.dumps(config),
+            "NVA_HA_PROBE_SCHEDULE": args.schedule,
+            "AzureWebJobsStorage": azurite.connection_string,
+            "NVA_HA_STATE_TABLE": "nvahademo",
+        })
+        os.environ.pop("NVA_HA_CONFIG_FILE", None)
+        nic, rt = profile.seconds("networkInterfaces.write"), profile.seconds("routeTables.write")
+        timeline.say(f"latency profile azure x {args.scale:g}: NIC write {nic:.1f} s, route table write {rt:.1f} s, "
+                     f"reads {profile.seconds('read') * 1000:.0f} ms, Retry-After {profile.retry_after} s")
+        timeline.say(f"hub-fw: fw-a ({nvas['fw-a'].address}) active, fw-b ({nvas['fw-b'].address}) standby; "
+                     f"{len(hub.all_tables)} managed route tables in {len(hub.subscriptions)} subscriptions "
+                     f"({len(hub.discovered_tables)} found by discovery), {len(hub.unrelated_tables)} unrelated")
+
+        import function_app  # the real app: its registered timer function is what runs
+        probe = next(f for f in function_app.app.get_functions() if f.get_function_name() == "probe")
+        binding = json.loads(probe.get_function_json())["bindings"][0]
+        timer = probe.get_user_function()
+        from azure.functions.timer import TimerRequest
+
+        timeline.say(f"timer 'probe' bound to {binding['schedule']} = {args.schedule!r}")
+        stopped_at: float | None = None
+        runs = 0
+        deadline = started + args.timeout + 60
+        while time.monotonic() < deadline:
+            now = datetime.now(UTC)
+            fire = schedule.next_after(now)
+            time.sleep(max(0.0, (fire - datetime.now(UTC)).total_seconds()))
+            timer(TimerRequest())
+            runs += 1
+            status = function_app.runtime.engine().status("hub-fw")
+            healthy = [n["name"] for n in status["nvas"] if n["healthy"]]
+            if stopped_at is None and healthy == ["fw-a", "fw-b"]:
+                timeline.say(">>> stopping fw-a: its probe port now refuses connections")
+                nvas["fw-a"].set_mode("down")
+                stopped_at = time.monotonic()
+            if status["phase"] == "steady" and status["active"] == "fw-b":
+                break
+            if stopped_at is not None and time.monotonic() - stopped_at > args.timeout:
+                break
+        print("\nAzure, read back from the emulator:")
+        converged = readback(arm, hub, "fw-b", "10.0.2.5")
+        started_at, completed_at = timeline.seen.get("FailoverStarted"), timeline.seen.get("FailoverCompleted")
+        detection = (started_at - stopped_at) if started_at and stopped_at else None
+        failover = (completed_at - started_at) if completed_at and started_at else None
+        first = schedule.next_after(datetime.now(UTC))
+        interval = (schedule.next_after(first) - first).total_seconds()
+        bound = interval * 2 + 2
+        limit = max(2 * nic, rt)
+        print(
+            f"\nsummary: detection {detection or float('nan'):.1f} s (bound {bound:.0f} s = {interval:.0f} s x 2 + 2 s timeout), "
+            f"failover {failover or float('nan'):.1f} s (physical limit {limit:.1f} s: detach then attach, "
+            f"{2 * nic:.1f} s, in parallel with route tables, {rt:.1f} s), {timeline.writes} Azure writes, "
+            f"{runs} timer runs, converged: {'yes' if converged and completed_at else 'NO'}"
+        )
+        return 0 if converged and completed_at else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
