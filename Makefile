@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup lint typecheck security test demo clean
+.PHONY: setup lint typecheck security test demo bench clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -44,6 +44,11 @@ test: setup lint typecheck security
 # A failover on emulated Azure, as it happens (realistic latency profile scaled by 0.5; under a minute).
 demo: setup
 	$(BIN)/python -m demo
+
+# Detection, actuation against the physical limit and the serial approach, throttled scale, calls, start-up:
+# writes bench/results.json and bench/results.md (several minutes).
+bench: setup
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -13,10 +13,9 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 
 from emulation.harness import ArmEmulator, Azurite, NvaProcess
+from emulation.ncrontab import Schedule
 from emulation.profiles import Profile
 from emulation.topology import Hub, two_firewalls
-
-from .ncrontab import Schedule
 
 
 class Timeline(logging.Handler):

@@ -106,14 +106,19 @@ class EmulatorControl:
     def rbac(self, assignments: dict[str, list[dict[str, Any]]] | None) -> None:
         self._call("PUT", "rbac", {"assignments": assignments})
 
-    def throttle(self, limits: dict[str, tuple[float, float]] | None = None, enabled: bool = True) -> None:
-        self._call("PUT", "throttle", {"limits": limits or {}, "enabled": enabled})
+    def throttle(self, limits: dict[str, tuple[float, float]] | None = None, enabled: bool = True,
+                 scope: str = "subscription") -> None:
+        self._call("PUT", "throttle", {"limits": limits or {}, "enabled": enabled, "scope": scope})
 
     def token(self, principal: str) -> str:
         return str(self._call("POST", "tokens", {"principal": principal})["token"])
 
     def in_progress(self) -> int:
         return int(self._call("GET", "operations")["inProgress"])
+
+    def hung(self) -> int:
+        """Requests held right now by a `hang` fault."""
+        return int(self._call("GET", "operations")["hung"])
 
 
 @dataclass

@@ -10,11 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
+import requests
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+from azure.core.pipeline.transport import RequestsTransport
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network.models import NetworkInterface, RouteTable
+from requests.adapters import HTTPAdapter
 
 from .config import Cluster
 from .desired import AzureView, Change, Desired, desired, holder_nic_ids
@@ -33,8 +36,11 @@ class NetworkTuning:
     poll_interval: float = 1.0
     write_deadline: float = 180.0
     read_deadline: float = 60.0
-    max_parallel: int = 16
+    max_parallel: int = 48  # route table writes in flight: ARM refills 10 writes/s, a write takes ~4 s
+    max_parallel_reads: int = 32
     max_retry_after: float = 30.0
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0  # a hung request is abandoned (and re-read, re-planned) well inside the write deadline
 
 
 class NetworkActions(Protocol):
@@ -106,16 +112,30 @@ class AzureNetwork:
         self.tuning = tuning or NetworkTuning()
         self._clients: dict[str, NetworkManagementClient] = {}
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=self.tuning.max_parallel, thread_name_prefix="arm")
-        self._list_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="arm-list")
+        # Separate pools: an attach never waits behind hundreds of route table writes, a write never behind reads.
+        self._pool = ThreadPoolExecutor(max_workers=self.tuning.max_parallel_reads, thread_name_prefix="arm-read")
+        self._nic_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="arm-nic")
+        self._table_pool = ThreadPoolExecutor(max_workers=self.tuning.max_parallel, thread_name_prefix="arm-table")
+        self._list_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="arm-list")
+        # One connection pool for every subscription's client, as large as the writes and reads in flight.
+        self._session = requests.Session()
+        size = self.tuning.max_parallel + self.tuning.max_parallel_reads + 16
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=size)
+        self._session.mount("https://", adapter)
+        self._session.mount("http://", adapter)
 
     def client(self, subscription: str) -> NetworkManagementClient:
         with self._lock:
             key = subscription.lower()
             if key not in self._clients:
+                # retry_total 2: the poller's status GETs ride out a 429 after its Retry-After; writes are retried
+                # (re-read, re-planned, If-Match) by _write below.
                 self._clients[key] = NetworkManagementClient(
-                    self._credential, subscription, base_url=self._endpoint, retry_total=0,
+                    self._credential, subscription, base_url=self._endpoint, retry_total=2,
                     credential_scopes=["https://management.azure.com/.default"],
+                    transport=RequestsTransport(session=self._session, session_owner=False,
+                                                connection_timeout=self.tuning.connect_timeout,
+                                                read_timeout=self.tuning.read_timeout),
                 )
             return self._clients[key]
 
@@ -173,27 +193,39 @@ class AzureNetwork:
 
         return self._retrying(f"list route tables of {subscription}", call, deadline)
 
+    def _list_group(self, subscription: str, group: str, deadline: float) -> list[dict[str, Any]]:
+        def call() -> list[dict[str, Any]]:
+            return [dict(t.as_dict()) for t in self.client(subscription).route_tables.list(group)]
+
+        return self._retrying(f"list route tables of {subscription}/{group}", call, deadline)
+
     def read(self, cluster: Cluster, discover: bool = True) -> AzureView:
         deadline = time.monotonic() + self.tuning.read_deadline
-        discovered = []
-        if discover and cluster.discover_route_tables is not None:
-            discovered = [self._list_pool.submit(self._discover, s, deadline) for s in cluster.discover_route_tables.subscriptions]
+        discovering = {s.lower() for s in cluster.discover_route_tables.subscriptions} if (
+            discover and cluster.discover_route_tables is not None) else set()
+        listings = [self._list_pool.submit(self._discover, s, deadline)
+                    for s in (cluster.discover_route_tables.subscriptions if discovering and cluster.discover_route_tables else ())]
+        # Listed tables: one paged list per resource group (a subscription being discovered is listed whole already).
+        groups = sorted({(t.split("/")[2], t.split("/")[4]) for t in cluster.route_tables if t.split("/")[2].lower() not in discovering})
+        listings += [self._list_pool.submit(self._list_group, sub, group, deadline) for sub, group in groups]
         nic_ids = [nva.nic_id(leg) for nva in cluster.nvas for leg in nva.interfaces]
         pip_ids = [p.id for p in cluster.public_ips]
-        bodies = self._get_all([*nic_ids, *pip_ids, *cluster.route_tables], deadline)
-        missing = [i for i in [*pip_ids, *cluster.route_tables] if i.lower() not in bodies]
-        if missing:
-            raise PermanentError(f"not found in Azure: {', '.join(missing)}")
+        bodies = self._get_all([*nic_ids, *pip_ids], deadline)
+        missing = [i for i in pip_ids if i.lower() not in bodies]
         nics = {k: v for k, v in bodies.items() if "/networkinterfaces/" in k}
         pips = {k: v for k, v in bodies.items() if "/publicipaddresses/" in k}
-        tables = {k: v for k, v in bodies.items() if "/routetables/" in k}
-        outside = holder_nic_ids(AzureView(nics, pips, tables)) - set(nics)
+        outside = holder_nic_ids(AzureView(nics, pips, {})) - set(nics)
         if outside:
             nics = {**nics, **self._get_all(outside, deadline)}
-        found = {str(t["id"]).lower(): t for future in discovered for t in future.result()}
-        if found:
+        found = {str(t["id"]).lower(): t for future in listings for t in future.result()}
+        listed = {t.lower() for t in cluster.route_tables}
+        missing += [t for t in cluster.route_tables if t.lower() not in found]
+        if missing:
+            raise PermanentError(f"not found in Azure: {', '.join(missing)}")
+        tables = {k: t for k, t in found.items() if k in listed}
+        if found.keys() - listed:
             owner = desired(cluster, cluster.nvas[0].name, AzureView(nics, pips, tables))
-            tables = {**{k: t for k, t in found.items() if owner.owns_routes(t)}, **tables}
+            tables.update({k: t for k, t in found.items() if k not in listed and owner.owns_routes(t)})
         return AzureView(nics, pips, tables)
 
     # ----------------------------------------------------------------- writes
@@ -254,13 +286,13 @@ class AzureNetwork:
                 done.append(result)
                 on_done(result)
 
-        first = [self._pool.submit(run, c) for c in changes if c.phase == 0 and c.kind == "nic"]
-        tables = [self._pool.submit(run, c) for c in changes if c.kind == "routeTable"]
+        first = [self._nic_pool.submit(run, c) for c in changes if c.phase == 0 and c.kind == "nic"]
+        tables = [self._table_pool.submit(run, c) for c in changes if c.kind == "routeTable"]
         errors: list[BaseException] = []
         for future in first:
             if (e := future.exception()) is not None:
                 errors.append(e)
-        second = [] if errors else [self._pool.submit(run, c) for c in changes if c.phase == 1 and c.kind == "nic"]
+        second = [] if errors else [self._nic_pool.submit(run, c) for c in changes if c.phase == 1 and c.kind == "nic"]
         for future in second + tables:
             if (e := future.exception()) is not None:
                 errors.append(e)

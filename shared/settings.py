@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from azure.core.credentials import TokenCredential
@@ -67,7 +67,8 @@ def credential(client_id: str | None) -> TokenCredential:
     return DefaultAzureCredential(managed_identity_client_id=client_id, exclude_interactive_browser_credential=True)
 
 
-def build_engine(env: Mapping[str, str], app_root: Path) -> Engine:
+def build_engine(env: Mapping[str, str], app_root: Path, network_tuning: NetworkTuning | None = None,
+                 actor: str | None = None) -> Engine:
     """The engine for these settings. Raises ConfigError naming every bad field; touches nothing before that."""
     settings = read_settings(env, app_root)
 
@@ -75,7 +76,7 @@ def build_engine(env: Mapping[str, str], app_root: Path) -> Engine:
         return ManagedIdentityCredential(client_id=client_id) if client_id else credential(settings.client_id)
 
     store = TableStateStore(table_client_from_settings(env, settings.table, storage_credential))
-    network = AzureNetwork(credential(settings.client_id), settings.arm_endpoint,
-                           NetworkTuning(poll_interval=settings.poll_interval))
+    pacing = network_tuning or NetworkTuning()
+    network = AzureNetwork(credential(settings.client_id), settings.arm_endpoint, replace(pacing, poll_interval=settings.poll_interval))
     tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=max(0.2, settings.lease_seconds / 5))
-    return Engine(settings.config, store, NetworkProber(), network, tuning=tuning)
+    return Engine(settings.config, store, NetworkProber(), network, actor=actor, tuning=tuning)

@@ -24,13 +24,16 @@ from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 from .errors import PermanentError, StateConflict, StateUnavailable
 from .state import ClusterState, FailoverRecord, from_entity, iso, record_json, to_entity
 
+# A hung request to the state table must not stall a run for azure-core's default 300 s read timeout.
+CLIENT_OPTIONS: dict[str, Any] = {"connection_timeout": 5, "read_timeout": 10, "retry_total": 3, "retry_backoff_factor": 0.5}
+
 
 def table_client_from_settings(env: Mapping[str, str], table: str,
                                credential_factory: Callable[[str | None], TokenCredential]) -> TableClient:
     """A TableClient from AzureWebJobsStorage: a connection string, or identity-based (__tableServiceUri / __accountName)."""
     conn = env.get("AzureWebJobsStorage")
     if conn:
-        return TableServiceClient.from_connection_string(conn).get_table_client(table)
+        return TableServiceClient.from_connection_string(conn, **CLIENT_OPTIONS).get_table_client(table)
     uri = env.get("AzureWebJobsStorage__tableServiceUri")
     account = env.get("AzureWebJobsStorage__accountName")
     if not uri and account:
@@ -39,7 +42,7 @@ def table_client_from_settings(env: Mapping[str, str], table: str,
         raise PermanentError(
             "AzureWebJobsStorage: set a connection string, or AzureWebJobsStorage__tableServiceUri / __accountName")
     client_id = env.get("AzureWebJobsStorage__clientId") if env.get("AzureWebJobsStorage__credential") == "managedidentity" else None
-    return TableServiceClient(endpoint=uri, credential=credential_factory(client_id)).get_table_client(table)
+    return TableServiceClient(endpoint=uri, credential=credential_factory(client_id), **CLIENT_OPTIONS).get_table_client(table)
 
 
 class TableStateStore:

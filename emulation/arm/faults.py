@@ -52,6 +52,7 @@ class Faults:
         self._lock = threading.Lock()
         self._rules: list[Fault] = []
         self.released = threading.Event()
+        self.hung = 0  # requests waiting in a `hang` fault right now
 
     def add(self, fault: Fault) -> Fault:
         with self._lock:

@@ -8,6 +8,7 @@ import socket
 import ssl
 import threading
 import time
+import traceback
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -33,12 +34,21 @@ class _TlsServer(ThreadingHTTPServer):
         super().__init__(address, handler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
-        if self.context is not None:
+        if self.context is None:
+            super().finish_request(request, client_address)
+            return
+        try:
+            wrapped = self.context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return
+        try:
+            super().finish_request(wrapped, client_address)
+        finally:
+            # socketserver closes the raw socket, whose descriptor the TLS socket now owns: close this one.
             try:
-                request = self.context.wrap_socket(request, server_side=True)
-            except (ssl.SSLError, OSError):
-                return
-        super().finish_request(request, client_address)
+                wrapped.close()
+            except OSError:
+                pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -79,7 +89,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         headers = {k.lower(): v for k, v in self.headers.items()}
         host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
-        self._send(self.server.service.handle(Request(self.command, path, query, headers, body, host)))
+        try:
+            resp = self.server.service.handle(Request(self.command, path, query, headers, body, host))
+        except Exception:  # an emulator bug: answer as ARM does, and say so on stderr
+            traceback.print_exc()
+            resp = Response(500, {"error": {"code": "InternalServerError", "message": "The emulator failed; see its stderr."}})
+        self._send(resp)
 
     do_GET = do_PUT = do_POST = do_DELETE = do_PATCH = _dispatch
 
@@ -232,10 +247,10 @@ class EmulatorServer:
             return Response(200, {"enforcing": svc.rbac.enforcing})
         if (method, what) == ("PUT", "throttle"):
             limits = {k: (float(v[0]), float(v[1])) for k, v in (body.get("limits") or {}).items()}
-            svc.throttle.configure(limits, bool(body.get("enabled", True)))
-            return Response(200, {"limits": svc.throttle.limits, "enabled": svc.throttle.enabled})
+            svc.throttle.configure(limits, bool(body.get("enabled", True)), str(body.get("scope", "subscription")))
+            return Response(200, {"limits": svc.throttle.limits, "enabled": svc.throttle.enabled, "scope": svc.throttle.scope})
         if (method, what) == ("POST", "tokens"):
             return Response(200, {"token": svc.tokens.issue(str(body["principal"]))})
         if (method, what) == ("GET", "operations"):
-            return Response(200, {"inProgress": world.busy_count()})
+            return Response(200, {"inProgress": world.busy_count(), "hung": svc.faults.hung})
         return Response(404, {"error": {"code": "NoSuchControl", "message": f"{method} /_emulator/{what}"}})

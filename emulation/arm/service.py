@@ -180,7 +180,11 @@ class ArmService:
         if fault is None:
             return None
         if fault.action == "hang":
-            self.faults.released.wait()
+            self.faults.hung += 1
+            try:
+                self.faults.released.wait()
+            finally:
+                self.faults.hung -= 1
             return None
         if fault.action == "drop":
             return Response(0, drop=True)

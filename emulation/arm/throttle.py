@@ -29,22 +29,28 @@ class Throttle:
     limits: dict[str, tuple[float, float]] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
     enabled: bool = True
     clock: Callable[[], float] = time.monotonic
+    # "subscription": a bucket per subscription, principal and kind, as documented; "principal": one bucket per
+    # principal and kind across subscriptions (the pessimistic model the benchmark's throttled run uses).
+    scope: str = "subscription"
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self._buckets: dict[tuple[str, str, str], _Bucket] = {}
 
-    def configure(self, limits: dict[str, tuple[float, float]] | None, enabled: bool = True) -> None:
+    def configure(self, limits: dict[str, tuple[float, float]] | None, enabled: bool = True, scope: str = "subscription") -> None:
+        if scope not in {"subscription", "principal"}:
+            raise ValueError(f"throttle scope must be 'subscription' or 'principal', not {scope!r}")
         with self._lock:
             self.limits = dict(DEFAULT_LIMITS) if limits is None else {**DEFAULT_LIMITS, **limits}
             self.enabled = enabled
+            self.scope = scope
             self._buckets.clear()
 
     def take(self, subscription: str, principal: str, kind: str) -> tuple[bool, int, float]:
         size, refill = self.limits[kind]
         now = self.clock()
         with self._lock:
-            key = (subscription.lower(), principal, kind)
+            key = (subscription.lower() if self.scope == "subscription" else "*", principal, kind)
             bucket = self._buckets.setdefault(key, _Bucket(size, now))
             bucket.tokens = min(size, bucket.tokens + (now - bucket.stamp) * refill)
             bucket.stamp = now

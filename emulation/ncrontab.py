@@ -1,4 +1,4 @@
-"""A small NCRONTAB (six fields: second minute hour day month weekday) evaluator, to run the timer on its schedule."""
+"""The Functions host's timer, emulated: a small NCRONTAB (six fields: second minute hour day month weekday) evaluator."""
 
 from __future__ import annotations
 

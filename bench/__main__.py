@@ -1,0 +1,322 @@
+"""`make bench`: detection, actuation against the physical limit and the serial approach, throttled scale, calls, start-up."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from emulation.harness import ArmEmulator, Azurite, NvaProcess
+from emulation.ncrontab import Schedule
+from emulation.profiles import Profile
+from emulation.topology import Hub, NvaSpec, hub
+from shared.engine import Engine
+from shared.settings import build_engine
+
+from .serial import serial_failover
+
+ROOT = Path(__file__).resolve().parent.parent
+NVA_IPS = {"fw-a": {"untrust": "10.0.1.4", "trust": "10.0.2.4"}, "fw-b": {"untrust": "10.0.1.5", "trust": "10.0.2.5"}}
+
+
+class Events(logging.Handler):
+    """Monotonic arrival time of each contract event."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.times: dict[str, list[float]] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        name = getattr(record, "microsoft.custom_event.name", None)
+        if name:
+            self.times.setdefault(name, []).append(time.monotonic())
+
+    def first(self, name: str) -> float | None:
+        return self.times.get(name, [None])[0]
+
+
+@dataclass
+class World:
+    azurite: Azurite
+    nvas: dict[str, NvaProcess]
+    events: Events
+    arm: ArmEmulator | None = None
+    hub: Hub | None = None
+    env: dict[str, str] = field(default_factory=dict)
+
+    def fresh(self, profile: Profile, subscriptions: int, tables: int, threshold: int = 2, timeout: float = 0.5) -> Engine:
+        """A new emulator seeded with a hub of `tables` route tables over `subscriptions`, and an engine for it."""
+        if self.arm is not None:
+            self.arm.stop()
+        self.arm = ArmEmulator.start()
+        probes = {n: {"protocol": "http", "address": p.address, "port": p.ports["http"], "path": "/"} for n, p in self.nvas.items()}
+        per_sub = max(1, tables // subscriptions)
+        self.hub = hub([NvaSpec(n, ips, probes[n]) for n, ips in NVA_IPS.items()], subscriptions=subscriptions,
+                       listed_per_sub=per_sub, discovered_per_sub=0)
+        self.hub.resources = [r for r in self.hub.resources if "unrelated" not in r["id"]]
+        self.hub.unrelated_tables = []
+        if len(self.hub.listed_tables) > tables:
+            drop = set(self.hub.listed_tables[tables:])
+            self.hub.resources = [r for r in self.hub.resources if r["id"] not in drop]
+            self.hub.listed_tables = self.hub.listed_tables[:tables]
+            self.hub.config["clusters"][0]["routeTables"] = self.hub.listed_tables
+        self.arm.control.seed(self.hub.resources)
+        self.arm.control.settings(latency=profile.latency, retry_after=profile.retry_after, page_size=100)
+        config = self.hub.config
+        config["clusters"][0]["policy"] = {"unhealthyThreshold": threshold, "healthyThreshold": 1,
+                                           "probeTimeoutSeconds": timeout, "reconcileEverySeconds": 3600}
+        self.env = {
+            **self.arm.env(),
+            "NVA_HA_CONFIG": json.dumps(config),
+            "AzureWebJobsStorage": self.azurite.connection_string,
+            "NVA_HA_STATE_TABLE": "b" + uuid.uuid4().hex[:20],
+            "NVA_HA_POLL_INTERVAL_SECONDS": str(max(0.05, 1.0 * profile.scale)),
+        }
+        os.environ.update(self.arm.env())  # azure-identity and azure-core read these from the process
+        for nva in self.nvas.values():
+            nva.set_mode("up")
+        self.events.times.clear()
+        return build_engine(self.env, ROOT)
+
+    def counts(self, since: float) -> dict[str, int]:
+        assert self.arm is not None
+        log = [r for r in self.arm.control.requests() if r["at"] >= since]
+        return {
+            "writes": sum(r["method"] in {"PUT", "PATCH", "DELETE"} for r in log),
+            "reads": sum(r["method"] == "GET" for r in log),
+            "throttled": sum(r["status"] == 429 for r in log),
+        }
+
+
+@contextmanager
+def world() -> Iterator[World]:
+    events = Events()
+    logging.getLogger("nva_failover.events").addHandler(events)
+    logging.getLogger("nva_failover.events").setLevel(logging.INFO)
+    azurite = Azurite.start()
+    nvas = {"fw-a": NvaProcess.start("127.0.0.71"), "fw-b": NvaProcess.start("127.0.0.72")}
+    w = World(azurite, nvas, events)
+    try:
+        yield w
+    finally:
+        if w.arm is not None:
+            w.arm.stop()
+        for nva in nvas.values():
+            nva.stop()
+        azurite.stop()
+
+
+def run_on_schedule(engine: Engine, schedule: Schedule, until: threading.Event, limit: float) -> None:
+    """Runs probe cycles when the schedule fires, one at a time (the host never overlaps a timer's runs)."""
+    deadline = time.monotonic() + limit
+    while not until.is_set() and time.monotonic() < deadline:
+        fire = schedule.next_after(datetime.now(UTC))
+        time.sleep(max(0.0, (fire - datetime.now(UTC)).total_seconds()))
+        engine.probe_cycle()
+
+
+def failover_once(w: World, profile: Profile, tables: int, subscriptions: int, schedule: Schedule) -> dict[str, float]:
+    """Stop the active NVA while the timer runs on its schedule; time detection and actuation; count calls."""
+    engine = w.fresh(profile, subscriptions, tables)
+    engine.probe_cycle()  # first sight: reconcile
+    engine.probe_cycle()  # healthy
+    done = threading.Event()
+    runner = threading.Thread(target=run_on_schedule, args=(engine, schedule, done, 600), daemon=True)
+    runner.start()
+    time.sleep(0.3 + (hash(uuid.uuid4()) % 1000) / 1000 * 0.7)  # stop at a random moment between runs
+    stopped = time.monotonic()
+    w.nvas["fw-a"].set_mode("down")
+    while w.events.first("FailoverCompleted") is None and time.monotonic() - stopped < 600:
+        time.sleep(0.05)
+    started, completed = w.events.first("FailoverStarted"), w.events.first("FailoverCompleted")
+    done.set()
+    runner.join()
+    if started is None or completed is None:
+        raise RuntimeError("the failover did not complete")
+    calls = w.counts(time.time() - (time.monotonic() - started))
+    steady_since = time.time()
+    engine.probe_cycle()
+    steady = w.counts(steady_since)
+    return {"detection": started - stopped, "actuation": completed - started, "writes": calls["writes"],
+            "reads": calls["reads"], "steady_writes": steady["writes"], "steady_reads": steady["reads"]}
+
+
+def median(values: list[float]) -> float:
+    return round(statistics.median(values), 3)
+
+
+def bench_failovers(w: World, profile: Profile, tables: list[int], runs: int, schedule: Schedule,
+                    interval: float, threshold: int, timeout: float, serial_max: int = 100) -> dict[str, Any]:
+    nic, rt = profile.seconds("networkInterfaces.write"), profile.seconds("routeTables.write")
+    limit = max(2 * nic, rt)
+    out: dict[str, Any] = {"detection": {}, "actuation": {}, "sideBySide": {}, "calls": {}}
+    detections: list[float] = []
+    for n in tables:
+        subs = 1 if n == 1 else 2
+        samples = [failover_once(w, profile, n, subs, schedule) for _ in range(runs)]
+        detections += [s["detection"] for s in samples]
+        actuation = median([s["actuation"] for s in samples])
+        out["actuation"][str(n)] = {"medianSeconds": actuation, "physicalLimitSeconds": round(limit, 3),
+                                    "ratio": round(actuation / limit, 3), "runs": runs}
+        out["calls"][str(n)] = {"writesPerFailover": median([s["writes"] for s in samples]),
+                                "readsPerFailover": median([s["reads"] for s in samples]),
+                                "writesPerSteadyCycle": max(s["steady_writes"] for s in samples),
+                                "readsPerSteadyCycle": max(s["steady_reads"] for s in samples)}
+        theirs: list[float] = []
+        for _ in range(runs if n <= serial_max else 0):
+            w.fresh(profile, subs, n)
+            assert w.arm is not None and w.hub is not None
+            theirs.append(serial_failover(w.arm.arm_url, w.hub, "fw-a", "fw-b", "10.0.2.5", "10.0.2.4"))
+        if theirs:
+            out["sideBySide"][str(n)] = {"oursSeconds": actuation, "serialSdkPollerSeconds": median(theirs),
+                                         "ratio": round(actuation / median(theirs), 3)}
+        print(f"  {n:4} route tables: actuation {actuation:.2f} s = {actuation / limit:.2f} x limit {limit:.2f} s; "
+              f"serial with the SDK poller {median(theirs) if theirs else float('nan'):.2f} s", flush=True)
+    bound = interval * threshold + timeout
+    out["detection"] = {"medianSeconds": median(detections), "boundSeconds": bound, "intervalSeconds": interval,
+                        "unhealthyThreshold": threshold, "probeTimeoutSeconds": timeout, "runs": len(detections)}
+    return out
+
+
+def bench_throttled(w: World, profile: Profile, tables: int, subscriptions: int, bucket: tuple[float, float]) -> dict[str, Any]:
+    """A failover of `tables` route tables over `subscriptions` under one write bucket for the principal."""
+    engine = w.fresh(profile, subscriptions, tables)
+    assert w.arm is not None
+    engine.probe_cycle()
+    engine.probe_cycle()
+    w.arm.control.throttle({"writes": bucket}, scope="principal")
+    w.nvas["fw-a"].set_mode("down")
+    since = time.time()
+    deadline = time.monotonic() + 1800
+    while w.events.first("FailoverCompleted") is None and time.monotonic() < deadline:
+        engine.probe_cycle()
+    started, completed = w.events.first("FailoverStarted"), w.events.first("FailoverCompleted")
+    if started is None or completed is None:
+        raise RuntimeError("the throttled failover did not complete")
+    size, refill = bucket
+    writes = tables + 2
+    bound = max(0.0, writes - size) / refill + profile.seconds("routeTables.write")
+    took = completed - started
+    calls = w.counts(since)
+    w.arm.control.throttle(None)
+    print(f"  {tables} route tables over {subscriptions} subscriptions, bucket {size:g} + {refill:g}/s: {took:.1f} s, "
+          f"bound {bound:.1f} s ({took / bound:.2f} x), {calls['throttled']} answers of 429", flush=True)
+    return {"tables": tables, "subscriptions": subscriptions, "bucket": {"size": size, "refillPerSecond": refill},
+            "seconds": round(took, 2), "boundSeconds": round(bound, 2), "ratio": round(took / bound, 3),
+            "writes": calls["writes"], "throttled": calls["throttled"]}
+
+
+STARTUP = r"""
+import os, resource, sys, time
+t = time.perf_counter()
+if sys.argv[1] == "deps":
+    import azure.functions, azure.identity, azure.mgmt.network, azure.data.tables, azure.monitor.opentelemetry, requests, pydantic
+else:
+    import function_app
+    function_app.runtime.probe_cycle()
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def bench_startup(w: World, runs: int) -> dict[str, Any]:
+    """Time and peak memory to import function_app and run one probe cycle, against importing its dependencies."""
+    w.fresh(Profile.load("azure", 0.01), 1, 1)
+    out = {}
+    for what in ("deps", "app"):
+        samples = []
+        for _ in range(runs):
+            env = {**os.environ, **w.env, "PYTHONPATH": str(ROOT)}
+            run = subprocess.run([sys.executable, "-c", STARTUP, what], capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+            seconds, rss = (float(x) for x in run.stdout.split()[-2:])
+            samples.append((seconds, rss))
+        out[what] = {"medianSeconds": median([s for s, _ in samples]), "peakMemoryMiB": median([m for _, m in samples])}
+    print(f"  start-up: dependencies {out['deps']['medianSeconds']:.2f} s / {out['deps']['peakMemoryMiB']:.0f} MiB; "
+          f"function_app + one probe cycle {out['app']['medianSeconds']:.2f} s / {out['app']['peakMemoryMiB']:.0f} MiB", flush=True)
+    return out
+
+
+def markdown(results: dict[str, Any]) -> str:
+    d, a, s, c = results["detection"], results["actuation"], results["sideBySide"], results["calls"]
+    lines = [
+        "# Benchmark results", "",
+        f"Emulated Azure, latency profile `emulation/profiles/azure.json` x {results['scale']}; median of "
+        f"{results['runs']} runs each. Rerun with `make bench`.", "",
+        "| measure | result | reference | ratio | goal |", "| --- | --- | --- | --- | --- |",
+        f"| detection (NVA stop to FailoverStarted) | {d['medianSeconds']:.2f} s | bound {d['boundSeconds']:.2f} s "
+        f"(interval {d['intervalSeconds']:g} s x {d['unhealthyThreshold']} + timeout {d['probeTimeoutSeconds']:g} s) | "
+        f"{d['medianSeconds'] / d['boundSeconds']:.2f} | <= 1 |",
+    ]
+    for n, v in a.items():
+        lines.append(f"| actuation, {n} route tables | {v['medianSeconds']:.2f} s | physical limit {v['physicalLimitSeconds']:.2f} s "
+                     f"| {v['ratio']:.2f} | <= 1.15 |")
+    for n, v in s.items():
+        lines.append(f"| ours / serial SDK-poller failover, {n} route tables | {v['oursSeconds']:.2f} s | "
+                     f"{v['serialSdkPollerSeconds']:.2f} s | {v['ratio']:.2f} | < 1 |")
+    if results.get("throttled"):
+        t = results["throttled"]
+        lines.append(f"| throttled: {t['tables']} route tables over {t['subscriptions']} subscriptions | {t['seconds']:.1f} s | "
+                     f"bucket bound {t['boundSeconds']:.1f} s | {t['ratio']:.2f} | <= 1.2 |")
+    for n, v in c.items():
+        lines.append(f"| calls per failover, {n} route tables | {v['writesPerFailover']:g} writes, {v['readsPerFailover']:g} reads "
+                     f"| steady cycle: {v['writesPerSteadyCycle']} writes, {v['readsPerSteadyCycle']} reads | | 0 steady writes |")
+    st = results["startup"]
+    lines.append(f"| start-up: import function_app + one probe cycle | {st['app']['medianSeconds']:.2f} s, "
+                 f"{st['app']['peakMemoryMiB']:.0f} MiB | dependencies alone {st['deps']['medianSeconds']:.2f} s, "
+                 f"{st['deps']['peakMemoryMiB']:.0f} MiB | {st['app']['medianSeconds'] / st['deps']['medianSeconds']:.2f} | |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--scale", type=float, default=0.1, help="latency profile scale")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--tables", default="1,10,100", help="route table counts for the actuation runs")
+    parser.add_argument("--schedule", default="*/1 * * * * *", help="probe schedule for the detection runs")
+    parser.add_argument("--throttled-tables", type=int, default=1000)
+    parser.add_argument("--throttled-subscriptions", type=int, default=10)
+    parser.add_argument("--bucket", default="200,10", help="write bucket: size,refill per second (ARM's: 200,10)")
+    parser.add_argument("--serial-max-tables", type=int, default=100, help="skip the serial comparison above this many tables")
+    parser.add_argument("--skip-throttled", action="store_true", help="skip the throttled 1,000-table run")
+    parser.add_argument("--quick", action="store_true", help="a tiny case, for make test")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.scale, args.runs, args.tables = 0.02, 1, "1,3"
+        args.throttled_tables, args.throttled_subscriptions, args.bucket = 24, 3, "10,20"
+    profile = Profile.load("azure", args.scale)
+    schedule = Schedule(args.schedule)
+    first = schedule.next_after(datetime.now(UTC))
+    interval = (schedule.next_after(first) - first).total_seconds()
+    size, refill = (float(x) for x in args.bucket.split(","))
+    results: dict[str, Any] = {"scale": args.scale, "runs": args.runs, "profile": profile.latency, "retryAfter": profile.retry_after}
+    with world() as w:
+        print(f"actuation and detection (schedule {args.schedule!r}, latency x {args.scale:g}):", flush=True)
+        results.update(bench_failovers(w, profile, [int(n) for n in args.tables.split(",")], args.runs, schedule, interval, 2, 0.5,
+                                       args.serial_max_tables))
+        if not args.skip_throttled:
+            print("throttled scale:", flush=True)
+            results["throttled"] = bench_throttled(w, profile, args.throttled_tables, args.throttled_subscriptions, (size, refill))
+        print("start-up:", flush=True)
+        results["startup"] = bench_startup(w, args.runs)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    (args.out / "results.md").write_text(markdown(results))
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""`make chaos`: racing actors, crash at every step, injected faults, hostile input, flap damping; figures to chaos/results.json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from shared.config import parse_config
+
+from .crash import run_crashes
+from .faults import run_faults
+from .flap import simulate_day, socket_check
+from .fuzz import fuzz_config, fuzz_http
+from .lab import ROOT, lab
+from .race import run_race
+
+SIZES = {
+    "full": {"race_rounds": 20, "crash_runs": 3, "http_examples": 1500, "config_examples": 3000, "socket_probes": 400},
+    "small": {"race_rounds": 4, "crash_runs": 1, "http_examples": 150, "config_examples": 300, "socket_probes": 60},
+}
+
+
+def run(size: str) -> dict[str, Any]:
+    n = SIZES[size]
+    results: dict[str, Any] = {"size": size}
+    with lab() as the_lab:
+        t = time.monotonic()
+        race = run_race(the_lab, actors=8, rounds=n["race_rounds"])
+        results["race"] = {**asdict(race), "seconds": round(time.monotonic() - t, 1)}
+        print(f"racing actors: {race.actors} actors, {race.rounds} rounds, {race.transitions} transitions, {race.epochs} epochs; "
+              f"double failovers {race.double_failovers}, lost updates {race.lost_updates}, epoch regressions "
+              f"{race.epoch_regressions}, duplicate writes {race.duplicate_writes}, writes outside a lock "
+              f"{race.writes_outside_a_lock}, most NICs holding the public IP {race.max_nics_holding_public_ip}", flush=True)
+        t = time.monotonic()
+        crash = run_crashes(the_lab, runs=n["crash_runs"])
+        results["crash"] = {**asdict(crash), "seconds": round(time.monotonic() - t, 1)}
+        print(f"crash at every step: {crash.points} points x {n['crash_runs']} runs, converged within 2 runs "
+              f"{crash.converged_within_two_runs}/{crash.runs}, longest public IP on no NVA "
+              f"{crash.longest_public_ip_detached_seconds:.2f} s", flush=True)
+        t = time.monotonic()
+        faults = run_faults(the_lab)
+        results["faults"] = {**asdict(faults), "seconds": round(time.monotonic() - t, 1)}
+        print(f"injected faults: {faults.tried} tried, {faults.converged} converged, {len(faults.unhandled)} unhandled, "
+              f"{faults.writes_without_lock} Azure writes without a lock", flush=True)
+        the_lab.fresh()
+        engine = the_lab.engine("fuzzer")
+        engine.probe_cycle()
+        engine.probe_cycle()
+        sys.path.insert(0, str(ROOT))
+        import function_app
+
+        functions = {str(f.get_function_name()): f for f in function_app.app.get_functions()}
+        import os
+
+        os.environ.update(the_lab.env)
+
+        def snapshot() -> Any:
+            return function_app.runtime.engine().status("hub-fw"), len([r for r in the_lab.arm.control.requests()  # type: ignore[union-attr]
+                                                                        if r["method"] == "PUT"])
+
+        t = time.monotonic()
+        http = fuzz_http(functions, snapshot, n["http_examples"])
+        assert the_lab.hub is not None
+        config = fuzz_config(the_lab.hub.config, n["config_examples"])
+        results["hostile"] = {"http": asdict(http), "config": asdict(config), "seconds": round(time.monotonic() - t, 1)}
+        print(f"hostile input: {http.cases} HTTP requests ({dict(sorted(http.answers.items()))}), 500s {len(http.server_errors)}, "
+              f"rejected requests that changed state {len(http.rejected_but_changed)}; {config.cases} configurations "
+              f"({config.accepted} accepted, {config.rejected} rejected), errors without a field path {len(config.without_path)}, "
+              f"crashes {len(config.crashes)}", flush=True)
+        cluster = parse_config(the_lab.hub.config).clusters[0]
+        flap = socket_check(the_lab.nvas["fw-a"], cluster, simulate_day(cluster), n["socket_probes"])
+        results["flap"] = asdict(flap)
+        print(f"flap damping: {flap.cycles} simulated runs (a day at 5 s), 5% of tries lost: {flap.failovers} failovers, "
+              f"failed runs {flap.failed_runs}; on a real NVA, {flap.socket_failed_runs}/{flap.socket_probes} failed runs "
+              f"with 3 tries against {flap.socket_failed_single_tries}/{flap.socket_probes} with one", flush=True)
+    return results
+
+
+def table(results: dict[str, Any]) -> str:
+    r, c, f, h, fl = results["race"], results["crash"], results["faults"], results["hostile"], results["flap"]
+    rows = [
+        ("racing actors", f"{r['actors']} actors x {r['rounds']} rounds, {r['transitions']} transitions, {r['epochs']} epochs",
+         f"double failovers {r['double_failovers']}, lost updates {r['lost_updates']}, duplicate writes {r['duplicate_writes']}, "
+         f"writes outside a lock {r['writes_outside_a_lock']}, max NICs with the public IP {r['max_nics_holding_public_ip']}"),
+        ("crash at every step", f"{c['points']} points x {c['runs'] // max(1, c['points'])} runs",
+         f"converged within 2 runs {c['converged_within_two_runs']}/{c['runs']}, longest public IP on no NVA "
+         f"{c['longest_public_ip_detached_seconds']:.2f} s"),
+        ("injected faults", f"{f['tried']} faults", f"converged {f['converged']}/{f['tried']}, unhandled exceptions "
+                                                     f"{len(f['unhandled'])}, Azure writes without a lock {f['writes_without_lock']}"),
+        ("hostile input", f"{h['http']['cases']} HTTP requests, {h['config']['cases']} configurations",
+         f"answers of 500 {len(h['http']['server_errors'])}, rejected requests that changed state "
+         f"{len(h['http']['rejected_but_changed'])}, configuration errors without a field path {len(h['config']['without_path'])}"),
+        ("flap damping", f"{fl['cycles']} runs (a simulated day), 5% of probes lost", f"failovers {fl['failovers']}"),
+    ]
+    lines = ["| experiment | size | figures |", "| --- | --- | --- |"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__)
+    parser.add_argument("--size", choices=sorted(SIZES), default="full")
+    parser.add_argument("--out", type=Path, default=ROOT / "chaos" / "results.json")
+    args = parser.parse_args(argv)
+    results = run(args.size)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print("\n" + table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""One racing actor process: probe cycles and random manual failovers until told to stop; every write recorded."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+from chaos.lab import QUICK, ROOT
+from chaos.recording import RecordingStore
+from shared.errors import EngineError
+from shared.policy import ManualRequest
+from shared.settings import build_engine
+
+
+def main() -> None:
+    actor, history, stop, seed = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
+    rng = random.Random(seed)
+    engine = build_engine(os.environ, ROOT, QUICK, actor)
+    engine.store = RecordingStore(engine.store, history, actor)
+    cycles = manual = 0
+    while not stop.exists():
+        if rng.random() < 0.15:
+            try:
+                engine.failover("hub-fw", ManualRequest(target=rng.choice(["fw-a", "fw-b", None]), reason=f"chaos {actor}"))
+            except EngineError:
+                pass  # refused (409/503): that is an answer, not a failure
+            manual += 1
+        else:
+            engine.probe_cycle()
+            cycles += 1
+        time.sleep(rng.random() * 0.3)
+    print(json.dumps({"actor": actor, "cycles": cycles, "manual": manual}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""Racing actors: 8 processes probing and failing over one cluster through random failure rounds; a checker over the history."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .lab import ROOT, Lab, Watcher
+
+
+@dataclass
+class RaceFigures:
+    actors: int = 0
+    rounds: int = 0
+    transitions: int = 0
+    epochs: int = 0
+    double_failovers: int = 0
+    lost_updates: int = 0
+    epoch_regressions: int = 0
+    max_nics_holding_public_ip: int = 0
+    duplicate_writes: int = 0
+    writes_outside_a_lock: int = 0
+    converged: bool = False
+    problems: list[str] = field(default_factory=list)
+
+
+def check(history: list[dict[str, Any]], writes: list[dict[str, Any]], figures: RaceFigures) -> RaceFigures:
+    """The history must be one ETag chain; epochs only grow along it; each epoch starts once; writes sit inside locks, once."""
+    successors: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+    for rec in history:
+        successors[rec["old"]].append(rec)
+    figures.transitions = len(history)
+    figures.lost_updates = sum(len(v) - 1 for v in successors.values() if len(v) > 1)
+    chain: list[dict[str, Any]] = []
+    etag: str | None = None
+    seen: set[str | None] = set()
+    while successors.get(etag) and etag not in seen:
+        seen.add(etag)
+        rec = successors[etag][0]
+        chain.append(rec)
+        etag = rec["new"]
+    if len(chain) != len(history):
+        figures.problems.append(f"{len(history) - len(chain)} recorded writes are off the ETag chain")
+    starts: Counter[int] = Counter()
+    windows: list[tuple[float, float, str]] = []
+    opened: dict[str, Any] | None = None
+    for prev, rec in zip([None, *chain], chain, strict=False):
+        if prev is not None and rec["epoch"] < prev["epoch"]:
+            figures.epoch_regressions += 1
+        if prev is not None and rec["epoch"] == prev["epoch"] + 1:
+            starts[rec["epoch"]] += 1
+        journal, before = rec["journal"], (prev or {}).get("journal")
+        if journal and (before is None or (before["kind"], before["epoch"]) != (journal["kind"], journal["epoch"])):
+            opened = rec
+        if journal is None and before is not None and opened is not None:
+            windows.append((opened["t"], rec["t"], f"{before['kind']}#{before['epoch']}"))
+            opened = None
+    if opened is not None:
+        windows.append((opened["t"], float("inf"), "open"))
+    figures.epochs = max((r["epoch"] for r in chain), default=0)
+    figures.double_failovers = sum(n - 1 for n in starts.values() if n > 1)
+    per_window: Counter[tuple[str, str]] = Counter()
+    for w in writes:
+        inside = [name for start, end, name in windows if start - 0.05 <= w["at"] <= end + 0.05]
+        if not inside:
+            figures.writes_outside_a_lock += 1
+            figures.problems.append(f"write outside any lock: {w['path']} at {w['at']}")
+            continue
+        per_window[(inside[0], w["path"].lower())] += 1
+    figures.duplicate_writes = sum(n - 1 for n in per_window.values() if n > 1)
+    return figures
+
+
+def run_race(lab: Lab, actors: int = 8, rounds: int = 20, round_seconds: float = 2.0, seed: int = 1) -> RaceFigures:
+    rng = random.Random(seed)
+    lab.fresh(lease=2.0)
+    assert lab.arm is not None and lab.hub is not None
+    figures = RaceFigures(actors=actors, rounds=rounds)
+    work = Path(tempfile.mkdtemp(prefix="race-"))
+    history, stop = work / "history.jsonl", work / "stop"
+    procs = []
+    with Watcher(lab.arm, lab.hub.public_ip) as watcher:
+        for i in range(actors):
+            env = {**os.environ, **lab.env, "AZURE_CLIENT_ID": f"actor-{i}", "PYTHONPATH": str(ROOT)}
+            procs.append(subprocess.Popen([sys.executable, "-m", "chaos.actor", f"actor-{i}", str(history), str(stop), str(seed + i)],
+                                          env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        time.sleep(3)  # let them start and see the NVAs healthy
+        for _ in range(rounds):
+            a, b = (rng.choices(["up", "down", "http503", "hang"], weights=[5, 2, 1, 1])[0] for _ in range(2))
+            lab.nvas["fw-a"].set_mode(a)
+            lab.nvas["fw-b"].set_mode(b if a == "up" or rng.random() < 0.3 else "up")
+            time.sleep(round_seconds)
+        for nva in lab.nvas.values():
+            nva.set_mode("up")
+        time.sleep(3)
+        stop.touch()
+        outputs = [p.communicate(timeout=60) for p in procs]
+        figures.max_nics_holding_public_ip = watcher.max_holders
+    crashed = [err[-800:] for p, (_, err) in zip(procs, outputs, strict=True) if p.returncode != 0]
+    figures.problems += [f"actor crashed: {c}" for c in crashed]
+    records = [json.loads(line) for line in history.read_text().splitlines() if line.strip()]
+    writes = [r for r in lab.arm.control.requests() if r["method"] == "PUT" and r["status"] in (200, 201)]
+    check(records, writes, figures)
+    engine = lab.engine("checker")
+    for _ in range(6):
+        engine.probe_cycle()
+        active = engine.status("hub-fw")["active"]
+        if lab.converged(engine, active):
+            figures.converged = True
+            break
+        time.sleep(0.5)
+    return figures

@@ -1,0 +1,52 @@
+"""A state store that appends every successful conditional write to a JSONL history, for the race checker."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from shared.errors import StateConflict
+from shared.state import ClusterState, FailoverRecord, StateStore
+
+
+class RecordingStore:
+    """Wraps a store; each successful create/save is one line: actor, old and new ETag, epoch, phase, journal."""
+
+    def __init__(self, inner: StateStore, path: Path, actor: str) -> None:
+        self.inner, self.path, self.actor = inner, path, actor
+        self._lock = threading.Lock()
+        self.conflicts = 0
+
+    def _record(self, old: str | None, new: ClusterState) -> None:
+        j = new.journal
+        line = {"t": time.time(), "actor": self.actor, "old": old, "new": new.etag, "epoch": new.epoch, "phase": new.phase,
+                "active": new.active, "journal": None if j is None else {"kind": j.kind, "epoch": j.epoch, "to": j.to_nva,
+                                                                         "owner": j.lease_owner}}
+        with self._lock, self.path.open("a") as f:
+            f.write(json.dumps(line) + "\n")
+
+    def load(self, cluster: str) -> ClusterState | None:
+        return self.inner.load(cluster)
+
+    def create(self, state: ClusterState) -> ClusterState:
+        created = self.inner.create(state)
+        self._record(None, created)
+        return created
+
+    def save(self, state: ClusterState) -> ClusterState:
+        try:
+            saved = self.inner.save(state)
+        except StateConflict:
+            self.conflicts += 1
+            raise
+        self._record(state.etag, saved)
+        return saved
+
+    def append_history(self, cluster: str, record: FailoverRecord, changes: list[dict[str, Any]]) -> None:
+        self.inner.append_history(cluster, record, changes)
+
+    def history(self, cluster: str, limit: int = 20) -> list[dict[str, Any]]:
+        return self.inner.history(cluster, limit)

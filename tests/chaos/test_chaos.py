@@ -1,0 +1,90 @@
+"""Small versions of the chaos experiments (`make chaos` runs them at full size): each guarantee of contract §6 holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from chaos.crash import POINTS, run_crashes
+from chaos.faults import SCENARIOS, run_faults
+from chaos.flap import simulate_day, socket_check
+from chaos.fuzz import fuzz_config, fuzz_http
+from chaos.lab import Lab, lab
+from chaos.race import run_race
+from shared.config import parse_config
+from tests.functions.registered import functions
+
+
+@pytest.fixture(scope="module")
+def chaos_lab() -> Iterator[Lab]:
+    with lab() as the_lab:
+        yield the_lab
+
+
+def test_racing_actors_never_fail_over_twice(chaos_lab: Lab) -> None:
+    figures = run_race(chaos_lab, actors=8, rounds=4, round_seconds=1.5)
+    assert figures.transitions > 20, "the actors must actually have raced"
+    assert (figures.double_failovers, figures.lost_updates, figures.epoch_regressions) == (0, 0, 0)
+    assert figures.max_nics_holding_public_ip <= 1
+    assert (figures.duplicate_writes, figures.writes_outside_a_lock) == (0, 0), figures.problems
+    assert figures.converged and not figures.problems, figures.problems
+
+
+@pytest.mark.parametrize("point", ["after the detach", "after 1 route table write", "before recording completion"])
+def test_a_killed_failover_converges_within_two_runs(chaos_lab: Lab, point: str) -> None:
+    assert point in POINTS
+    figures = run_crashes(chaos_lab, runs=1, points=[point])
+    result = figures.detail[point][0]
+    assert result["reached"], f"the actor never reached {point!r}"
+    assert result["convergedWithinTwoRuns"], result
+    assert result["maxNicsHoldingPublicIp"] <= 1
+
+
+@pytest.mark.parametrize("scenario", ["429 storm on NIC writes", "lost response to the applied detach",
+                                      "attach operation ends Failed", "Azurite refusing connections for 3 s"])
+def test_injected_faults_converge_without_unhandled_exceptions(chaos_lab: Lab, scenario: str) -> None:
+    assert scenario in SCENARIOS
+    figures = run_faults(chaos_lab, [scenario])
+    assert figures.converged == 1, figures.detail
+    assert figures.unhandled == [] and figures.writes_without_lock == 0
+
+
+def test_hostile_http_and_configuration(chaos_lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    chaos_lab.fresh()
+    assert chaos_lab.arm is not None and chaos_lab.hub is not None
+    arm = chaos_lab.arm
+    for name, value in chaos_lab.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("NVA_HA_CONFIG_FILE", raising=False)
+    engine = chaos_lab.engine()
+    engine.probe_cycle()
+    engine.probe_cycle()
+    import function_app
+
+    def snapshot() -> Any:
+        return function_app.runtime.engine().status("hub-fw"), sum(r["method"] == "PUT" for r in arm.control.requests())
+
+    http = fuzz_http(functions(), snapshot, examples=120)
+    assert http.cases >= 120
+    assert http.server_errors == [] and http.rejected_but_changed == []
+    assert set(http.answers) - {200, 400, 404, 409} == set(), http.answers
+    config = fuzz_config(chaos_lab.hub.config, examples=250)
+    assert config.rejected > 50 and config.without_path == [] and config.crashes == []
+
+
+def test_flap_damping_for_a_simulated_day(chaos_lab: Lab) -> None:
+    cluster = parse_config(_hub_config()).clusters[0]
+    day = simulate_day(cluster)
+    assert day.cycles == 17280 and day.failovers == 0
+    single = simulate_day(cluster, attempts=1)
+    assert single.failovers > 0, "without retries within a run, 5% loss does fail over: the experiment can fail"
+    checked = socket_check(chaos_lab.nvas["fw-a"], cluster, day, probes=60)
+    assert checked.socket_failed_runs <= 1
+
+
+def _hub_config() -> dict[str, Any]:
+    from emulation.topology import two_firewalls
+
+    return two_firewalls({n: {"protocol": "tcp", "address": "127.0.0.1", "port": 1} for n in ("fw-a", "fw-b")}).config
