@@ -8,7 +8,7 @@ NODE_STAMP := node_modules/.installed
 CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup lint typecheck security test demo bench clean
+.PHONY: setup lint typecheck security test demo bench chaos clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -49,6 +49,10 @@ demo: setup
 # writes bench/results.json and bench/results.md (several minutes).
 bench: setup
 	$(BIN)/python -m bench
+
+# Racing actors, crash at every step, injected faults, hostile input, flap damping, at full size: chaos/results.json.
+chaos: setup
+	$(BIN)/python -m chaos
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis

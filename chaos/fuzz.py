@@ -16,7 +16,10 @@ from hypothesis import strategies as st
 from shared.config import parse_config
 from shared.errors import ConfigError
 
-PATH = re.compile(r"^(\(document\)|settings|NVA_HA_[A-Z_]+|[A-Za-z][\w]*(\[\d+\])*(\.[\w\"-]+(\[\d+\])*)*): ")
+# A field path: a name, then .name, [index] or ["quoted key"] steps, maybe " (key)"; or (document) / a setting.
+_KEY = r'\["(?:[^"\\]|\\.)*"\]'
+PATH = re.compile(rf'^(\(document\)|settings|NVA_HA_[A-Z_]+|([A-Za-z_][\w-]*|{_KEY})(\.[A-Za-z_][\w-]*|\[\d+\]|{_KEY})*'
+                  r'( \(key\))?): ')
 ROUTES = {"list_clusters": ("GET", "clusters"), "get_cluster": ("GET", "clusters/{c}"),
           "failover": ("POST", "clusters/{c}/failover"), "pause": ("POST", "clusters/{c}/pause"),
           "resume": ("POST", "clusters/{c}/resume")}

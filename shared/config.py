@@ -172,10 +172,21 @@ class Config(_Model):
         raise KeyError(name)
 
 
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
 def _path(loc: tuple[int | str, ...]) -> str:
+    """A field path: clusters[0].nvas[1].interfaces; keys that are not plain names are quoted: policy[""]."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part == "[key]":
+            out += " (key)"
+        elif _IDENT.match(part):
+            out += f".{part}" if out else part
+        else:
+            out += f"[{json.dumps(part)}]"
     return out or "(document)"
 
 
