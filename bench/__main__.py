@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from emulation.harness import ArmEmulator, Azurite, NvaProcess
+from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
 from emulation.ncrontab import Schedule
 from emulation.profiles import Profile
 from emulation.topology import Hub, NvaSpec, hub
@@ -62,7 +62,7 @@ class World:
         if self.arm is not None:
             self.arm.stop()
         self.arm = ArmEmulator.start()
-        probes = {n: {"protocol": "http", "address": p.address, "port": p.ports["http"], "path": "/"} for n, p in self.nvas.items()}
+        probes = http_probes(self.nvas)
         per_sub = max(1, tables // subscriptions)
         self.hub = hub([NvaSpec(n, ips, probes[n]) for n, ips in NVA_IPS.items()], subscriptions=subscriptions,
                        listed_per_sub=per_sub, discovered_per_sub=0)
@@ -78,13 +78,8 @@ class World:
         config = self.hub.config
         config["clusters"][0]["policy"] = {"unhealthyThreshold": threshold, "healthyThreshold": 1,
                                            "probeTimeoutSeconds": timeout, "reconcileEverySeconds": 3600}
-        self.env = {
-            **self.arm.env(),
-            "NVA_HA_CONFIG": json.dumps(config),
-            "AzureWebJobsStorage": self.azurite.connection_string,
-            "NVA_HA_STATE_TABLE": "b" + uuid.uuid4().hex[:20],
-            "NVA_HA_POLL_INTERVAL_SECONDS": str(max(0.05, 1.0 * profile.scale)),
-        }
+        self.env = app_settings(self.arm, config, self.azurite.connection_string, "b" + uuid.uuid4().hex[:20],
+                                NVA_HA_POLL_INTERVAL_SECONDS=str(max(0.05, 1.0 * profile.scale)))
         os.environ.update(self.arm.env())  # azure-identity and azure-core read these from the process
         for nva in self.nvas.values():
             nva.set_mode("up")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -14,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulation.harness import ArmEmulator, Azurite, NvaProcess
+from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
 from emulation.tcpproxy import TcpProxy
 from emulation.topology import Hub, two_firewalls
 from shared.azure_network import NetworkTuning
@@ -101,8 +100,7 @@ class Lab:
         if self.arm is not None:
             self.arm.stop()
         self.arm = ArmEmulator.start()
-        probes = {n: {"protocol": "http", "address": p.address, "port": p.ports["http"], "path": "/"} for n, p in self.nvas.items()}
-        self.hub = two_firewalls(probes)
+        self.hub = two_firewalls(http_probes(self.nvas))
         self.arm.control.seed(self.hub.resources)
         self.arm.control.settings(latency=LATENCY, retry_after=10)
         config = self.hub.config
@@ -110,9 +108,8 @@ class Lab:
                                                      "reconcileEverySeconds": 3600}
         self.proxy.set_mode("pass")
         azurite = self.azurite.connection_string.replace(f":{self.azurite.port}/", f":{self.proxy.port}/")
-        self.env = {**self.arm.env(), "NVA_HA_CONFIG": json.dumps(config), "AzureWebJobsStorage": azurite,
-                    "NVA_HA_STATE_TABLE": "c" + uuid.uuid4().hex[:20], "NVA_HA_POLL_INTERVAL_SECONDS": "0.05",
-                    "NVA_HA_LEASE_SECONDS": str(lease)}
+        self.env = app_settings(self.arm, config, azurite, "c" + uuid.uuid4().hex[:20], NVA_HA_POLL_INTERVAL_SECONDS="0.05",
+                                NVA_HA_LEASE_SECONDS=str(lease))
         os.environ.update(self.arm.env())
         for nva in self.nvas.values():
             nva.set_mode("up")

@@ -12,7 +12,7 @@ import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
 
-from emulation.harness import ArmEmulator, Azurite, NvaProcess
+from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
 from emulation.ncrontab import Schedule
 from emulation.profiles import Profile
 from emulation.topology import Hub, two_firewalls
@@ -104,19 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         for name, address in (("fw-a", "127.0.0.61"), ("fw-b", "127.0.0.62")):
             nvas[name] = NvaProcess.start(address)
             stack.callback(nvas[name].stop)
-        probes = {n: {"protocol": "http", "address": p.address, "port": p.ports["http"], "path": "/health"} for n, p in nvas.items()}
-        hub = two_firewalls(probes, subscriptions=2, listed_per_sub=2, discovered_per_sub=1)
+        hub = two_firewalls(http_probes(nvas, "/health"), subscriptions=2, listed_per_sub=2, discovered_per_sub=1)
         arm.control.seed(hub.resources)
         arm.control.settings(latency=profile.latency, retry_after=profile.retry_after)
         config = hub.config
         config["clusters"][0]["policy"] = {"unhealthyThreshold": 2, "healthyThreshold": 2, "probeTimeoutSeconds": 2}
-        os.environ.update({
-            **arm.env(),
-            "NVA_HA_CONFIG": json.dumps(config),
-            "NVA_HA_PROBE_SCHEDULE": args.schedule,
-            "AzureWebJobsStorage": azurite.connection_string,
-            "NVA_HA_STATE_TABLE": "nvahademo",
-        })
+        os.environ.update(app_settings(arm, config, azurite.connection_string, "nvahademo", NVA_HA_PROBE_SCHEDULE=args.schedule))
         os.environ.pop("NVA_HA_CONFIG_FILE", None)
         nic, rt = profile.seconds("networkInterfaces.write"), profile.seconds("routeTables.write")
         timeline.say(f"latency profile azure x {args.scale:g}: NIC write {nic:.1f} s, route table write {rt:.1f} s, "

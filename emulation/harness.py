@@ -256,3 +256,13 @@ class NvaProcess:
 
     def stop(self) -> None:
         _stop(self.proc)
+
+
+def http_probes(nvas: dict[str, NvaProcess], path: str = "/") -> dict[str, dict[str, Any]]:
+    """Probe configuration (contract §2) for simulated NVAs: HTTP to each one's own loopback address."""
+    return {name: {"protocol": "http", "address": nva.address, "port": nva.ports["http"], "path": path} for name, nva in nvas.items()}
+
+
+def app_settings(arm: ArmEmulator, config: dict[str, Any], storage: str, table: str, **extra: str) -> dict[str, str]:
+    """App settings (contract §3) that point the product at the emulated world."""
+    return {**arm.env(), "NVA_HA_CONFIG": json.dumps(config), "AzureWebJobsStorage": storage, "NVA_HA_STATE_TABLE": table, **extra}

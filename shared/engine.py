@@ -83,6 +83,8 @@ class Engine:
         state = self._load(cluster)
         results = self.prober.probe_all(cluster.nvas, cluster.policy.probe_timeout_seconds)
         plan = decide(results, state, cluster, self.clock(), self.actor, self._lease)
+        if not plan.record:
+            return state, plan.reason
         try:
             state = self.store.save(plan.state)
         except StateConflict:
@@ -143,22 +145,25 @@ class Engine:
         if failure is not None:
             emit("FailoverFailed", cluster.name, epoch=journal.epoch, to=journal.to_nva, step=step, error=_text(failure),
                  kind=journal.kind)
-            self._release(keeper.state)
+            keeper.release()
             raise failure
-        return self._complete(cluster, keeper.state, applied), [c.describe() for c in applied]
+        return self._complete(cluster, keeper, applied), [c.describe() for c in applied]
 
-    def _complete(self, cluster: Cluster, state: ClusterState, applied: list[Change]) -> ClusterState:
-        journal = state.journal
+    def _complete(self, cluster: Cluster, keeper: LeaseKeeper, applied: list[Change]) -> ClusterState:
+        journal = keeper.state.journal
         assert journal is not None
         now = self.clock()
         changes = [c.describe() for c in applied]
-        done = replace(state, phase="steady", active=journal.to_nva, journal=None)
         record = None
         if journal.kind == "failover":
             record = FailoverRecord(journal.epoch, journal.from_nva, journal.to_nva, journal.trigger, journal.reason,
                                     journal.started_at, now, int((now - journal.started_at).total_seconds() * 1000))
-            done = replace(done, last_failover=record, last_failover_at=now)
-        saved = self.store.save(done)
+
+        def done(state: ClusterState) -> ClusterState:
+            finished = replace(state, phase="steady", active=journal.to_nva, journal=None)
+            return replace(finished, last_failover=record, last_failover_at=now) if record else finished
+
+        saved = keeper.commit(done)
         if record is not None:
             self.store.append_history(cluster.name, record, changes)
             emit("FailoverCompleted", cluster.name, epoch=record.epoch, to=record.to_nva, trigger=record.trigger,
@@ -167,15 +172,6 @@ class Engine:
             for c in applied:
                 emit("DriftCorrected", cluster.name, resource=c.resource, expected=dict(c.after), found=dict(c.before))
         return saved
-
-    def _release(self, state: ClusterState) -> None:
-        """After a handled failure, let the next run resume at once instead of waiting for the lease to lapse."""
-        if state.journal is None:
-            return
-        try:
-            self.store.save(replace(state, journal=replace(state.journal, lease_until=self.clock())))
-        except EngineError:
-            pass  # the lease lapses on its own
 
     # ================================================================= operators
     def cluster(self, name: str) -> Cluster:
@@ -194,20 +190,24 @@ class Engine:
     def failover(self, name: str, request: ManualRequest) -> dict[str, Any]:
         started = time.monotonic()
         cluster = self.cluster(name)
-        state = self._load(cluster)
-        plan = decide_manual(state, cluster, request, self.clock(), self.actor, self._lease)
-        to = plan.target
-        assert to is not None
-        journal = plan.state.journal
-        assert journal is not None
-        if request.dry_run:
-            planned = [c.describe() for c in plan_changes(cluster, to, self.network.read(cluster))]
-            emit("FailoverPlanned", cluster.name, epoch=journal.epoch, to=to, changes=planned, **{"from": state.active})
-            return failover_json(cluster.name, journal.epoch, state.active, to, True, _ms(started), planned)
-        try:
-            locked = self.store.save(plan.state)
-        except StateConflict:
-            raise RequestError(409, "FailoverInProgress", f"another actor changed {name!r} at the same moment; retry") from None
+        for _ in range(self.tuning.flag_write_attempts):
+            state = self._load(cluster)
+            plan = decide_manual(state, cluster, request, self.clock(), self.actor, self._lease)
+            to = plan.target
+            assert to is not None
+            journal = plan.state.journal
+            assert journal is not None
+            if request.dry_run:
+                planned = [c.describe() for c in plan_changes(cluster, to, self.network.read(cluster))]
+                emit("FailoverPlanned", cluster.name, epoch=journal.epoch, to=to, changes=planned, **{"from": state.active})
+                return failover_json(cluster.name, journal.epoch, state.active, to, True, _ms(started), planned)
+            try:
+                locked = self.store.save(plan.state)
+                break
+            except StateConflict:
+                continue  # a probe cycle recorded health in between: re-read and decide again
+        else:
+            raise RequestError(409, "FailoverInProgress", f"{name!r} kept changing under this request; retry")
         try:
             final, changes = self._execute(cluster, locked, resumed=plan.action == "resume")
         except StateConflict:

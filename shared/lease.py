@@ -40,20 +40,50 @@ class LeaseKeeper:
         self._stop.set()
         self._thread.join()
 
-    def _save(self, step: str | None) -> None:
+    def commit(self, change: Callable[[ClusterState], ClusterState], attempts: int = 5) -> ClusterState:
+        """Write change(state) conditionally. When someone else wrote meanwhile (a pause, a health record) and the
+        journal is still ours, re-apply the change on what they wrote; when it is not ours, the lease is lost."""
         with self._lock:
             if self._lost is not None:
-                return
-            journal = self._state.journal
+                raise StateConflict(self._lost)
+            for _ in range(attempts):
+                try:
+                    self._state = self._store.save(change(self._state))
+                    return self._state
+                except StateConflict as err:
+                    fresh = self._store.load(self._state.name)
+                    if fresh is None or not _same_journal(fresh, self._state):
+                        self._lost = f"lease lost: {err}"
+                        raise StateConflict(self._lost) from err
+                    self._state = fresh
+            self._lost = "lease lost: the state kept changing"
+            raise StateConflict(self._lost)
+
+    def _renewed(self, step: str | None) -> Callable[[ClusterState], ClusterState]:
+        def renew(state: ClusterState) -> ClusterState:
+            journal = state.journal
             assert journal is not None
             steps = (*journal.steps, step) if step else journal.steps
-            renewed = replace(self._state, journal=replace(journal, steps=steps, lease_until=self._clock() + self._lease))
-            try:
-                self._state = self._store.save(renewed)
-            except StateConflict as err:
-                self._lost = f"lease lost: {err}"
-            except EngineError:
-                pass  # the store is down: keep the lease we have; fence() stops us once it lapses
+            return replace(state, journal=replace(journal, steps=steps, lease_until=self._clock() + self._lease))
+        return renew
+
+    def _save(self, step: str | None) -> None:
+        try:
+            self.commit(self._renewed(step))
+        except StateConflict:
+            pass  # recorded in _lost: fence() stops the next write
+        except EngineError:
+            pass  # the store is down: keep the lease we have; fence() stops us once it lapses
+
+    def release(self) -> None:
+        """After a handled failure: let the next run resume at once instead of waiting for the lease to lapse."""
+        def lapse(state: ClusterState) -> ClusterState:
+            assert state.journal is not None
+            return replace(state, journal=replace(state.journal, lease_until=self._clock()))
+        try:
+            self.commit(lapse)
+        except EngineError:
+            pass  # the lease lapses on its own
 
     def _loop(self) -> None:
         while not self._stop.wait(self._renew_every):
@@ -72,3 +102,9 @@ class LeaseKeeper:
             assert journal is not None
             if not journal.lease_live(self._clock()):
                 raise StateConflict(f"{what}: lease expired at {journal.lease_until.isoformat()} (state store unreachable?)")
+
+
+def _same_journal(a: ClusterState, b: ClusterState) -> bool:
+    ja, jb = a.journal, b.journal
+    return ja is not None and jb is not None and (ja.kind, ja.epoch, ja.lease_owner, ja.to_nva) == (
+        jb.kind, jb.epoch, jb.lease_owner, jb.to_nva)

@@ -31,6 +31,7 @@ class Plan:
     action: Action = "none"
     events: tuple[Event, ...] = ()
     reason: str = ""
+    record: bool = True  # False: write nothing (another actor's change holds the lock; its writes must not be disturbed)
 
     @property
     def target(self) -> str | None:
@@ -107,7 +108,7 @@ def decide(
     if new.phase == "failing_over" and new.journal is not None:
         journal = new.journal
         if journal.lease_live(now) and journal.lease_owner != actor:
-            return Plan(new, "none", tuple(events), f"{journal.kind} to {journal.to_nva} in progress")
+            return Plan(state, "none", (), f"{journal.kind} to {journal.to_nva} in progress", record=False)
         taken = replace(journal, lease_owner=actor, lease_until=now + lease)
         return Plan(replace(new, journal=taken), "resume", tuple(events), f"resume {journal.kind} to {journal.to_nva}")
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from emulation.harness import ArmEmulator, Azurite, NvaProcess
+from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
 from emulation.topology import Hub, two_firewalls
 from shared.engine import Engine
 from shared.settings import build_engine
@@ -34,15 +34,8 @@ class Rig:
     def env(self, **extra: str) -> dict[str, str]:
         config = json.loads(json.dumps(self.hub.config))
         config["clusters"][0]["policy"] = self.policy
-        return {
-            **self.arm.env(),
-            "NVA_HA_CONFIG": json.dumps(config),
-            "AzureWebJobsStorage": self.azurite.connection_string,
-            "NVA_HA_STATE_TABLE": self.table,
-            "NVA_HA_POLL_INTERVAL_SECONDS": "0.05",
-            "NVA_HA_LEASE_SECONDS": "2",
-            **extra,
-        }
+        return app_settings(self.arm, config, self.azurite.connection_string, self.table,
+                            NVA_HA_POLL_INTERVAL_SECONDS="0.05", NVA_HA_LEASE_SECONDS="2", **extra)
 
     def engine(self, **extra: str) -> Engine:
         return build_engine(self.env(**extra), ROOT)
@@ -83,11 +76,7 @@ def rig(azurite: Azurite, table: str, nva_factory: Callable[[], NvaProcess]) -> 
     arm = ArmEmulator.start()
     try:
         nvas = {"fw-a": nva_factory(), "fw-b": nva_factory()}
-        probes = {
-            name: {"protocol": "http", "address": nva.address, "port": nva.ports["http"], "path": "/health"}
-            for name, nva in nvas.items()
-        }
-        hub = two_firewalls(probes)
+        hub = two_firewalls(http_probes(nvas, "/health"))
         arm.control.seed(hub.resources)
         arm.control.settings(latency=FAST_LATENCY, retry_after=10)
         yield Rig(arm, azurite, nvas, hub, table)
