@@ -52,16 +52,17 @@ class NetworkActions(Protocol):
 
 
 class _Retry(TransientError):
-    def __init__(self, message: str, after: float = 0.0, reread: bool = False) -> None:
+    """Worth another attempt after `after` seconds (re-reading the resource first, for a write)."""
+
+    def __init__(self, message: str, after: float = 0.0) -> None:
         super().__init__(message)
         self.after = after
-        self.reread = reread
 
 
 def translate(err: Exception, what: str) -> Exception:
     """A vendor error as ours: _Retry (with its wait) for what passes, PermanentError for what does not."""
     if isinstance(err, ServiceRequestError | ServiceResponseError):
-        return _Retry(f"{what}: connection failed: {str(err).splitlines()[0][:200]}", 1.0, reread=True)
+        return _Retry(f"{what}: connection failed: {str(err).splitlines()[0][:200]}", 1.0)
     if isinstance(err, HttpResponseError):
         code = getattr(err.error, "code", None) or ""
         status = err.status_code or 0
@@ -73,13 +74,13 @@ def translate(err: Exception, what: str) -> Exception:
                 after = 1.0
         message = f"{what}: {status} {code}: {(getattr(err.error, 'message', None) or err.message or '')[:300]}"
         if status == 412:
-            return _Retry(message, 0.0, reread=True)
+            return _Retry(message, 0.0)
         if status in {408, 409, 429} or status >= 500:
-            return _Retry(message, after or 1.0, reread=True)
+            return _Retry(message, after or 1.0)
         if status == 400 and code in {"PublicIPAddressInUse", "AnotherOperationInProgress", "RetryableError"}:
-            return _Retry(message, after or 0.5, reread=True)
+            return _Retry(message, after or 0.5)
         if status in {200, 201, 202}:
-            return _Retry(message, 1.0, reread=True)  # a long-running operation that ended Failed
+            return _Retry(message, 1.0)  # a long-running operation that ended Failed
         return PermanentError(message)
     return err
 
@@ -94,7 +95,7 @@ class _PacedPolling(ARMPolling):
 
     def _extract_delay(self) -> float:
         if time.monotonic() > self._deadline:
-            raise _Retry(f"{self._what}: still running at the deadline", 0.0, reread=True)
+            raise _Retry(f"{self._what}: still running at the deadline", 0.0)
         return float(self._timeout)
 
 
@@ -140,6 +141,16 @@ class AzureNetwork:
             return self._clients[key]
 
     # ----------------------------------------------------------------- retries
+    def _backoff(self, raw: Exception, what: str, attempt: int, deadline: float) -> float:
+        """How long to wait before the next attempt; raises (translated) when it must not be retried or time is up."""
+        err = translate(raw, what)
+        if not isinstance(err, _Retry):
+            raise err from raw
+        wait = min(max(err.after, 0.2 * attempt), self.tuning.max_retry_after)
+        if time.monotonic() + wait > deadline:
+            raise TransientError(f"{err} (gave up after {attempt} attempts)") from raw
+        return wait
+
     def _retrying(self, what: str, call: Callable[[], T], deadline: float) -> T:
         attempt = 0
         while True:
@@ -147,13 +158,8 @@ class AzureNetwork:
             try:
                 return call()
             except Exception as raw:
-                err = translate(raw, what)
-                if not isinstance(err, _Retry):
-                    raise err from raw
-                wait = min(max(err.after, 0.2 * attempt), self.tuning.max_retry_after)
-                if time.monotonic() + wait > deadline:
-                    raise TransientError(f"{err} (gave up after {attempt} attempts)") from raw
-                _log.info("retrying %s in %.1fs: %s", what, wait, err)
+                wait = self._backoff(raw, what, attempt, deadline)
+                _log.info("retrying %s in %.1fs: %s", what, wait, raw)
                 time.sleep(wait)
 
     # ----------------------------------------------------------------- reads
@@ -255,13 +261,8 @@ class AzureNetwork:
                 _log.info("write completed: %s %s in %.1fs", current.action, current.resource, time.monotonic() - started)
                 return current
             except Exception as raw:
-                err = translate(raw, f"{current.action} {current.resource}")
-                if not isinstance(err, _Retry):
-                    raise err from raw
-                wait = min(max(err.after, 0.2 * attempt), self.tuning.max_retry_after)
-                if time.monotonic() + wait > deadline:
-                    raise TransientError(f"{err} (gave up after {attempt} attempts)") from raw
-                _log.info("write %s failed, re-reading in %.1fs: %s", current.resource, wait, err)
+                wait = self._backoff(raw, f"{current.action} {current.resource}", attempt, deadline)
+                _log.info("write %s failed, re-reading in %.1fs: %s", current.resource, wait, raw)
                 time.sleep(wait)
             body = self._get(current.resource, deadline)
             if body is None:

@@ -190,7 +190,7 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return out or "(document)"
 
 
-def _cross_checks(config: Config, raw: Mapping[str, Any]) -> list[str]:
+def _cross_checks(config: Config) -> list[str]:
     """Rules that span fields: unique names, the same legs on every NVA, references that resolve."""
     problems: list[str] = []
     if not config.clusters:
@@ -265,7 +265,7 @@ def parse_config(document: str | bytes | Mapping[str, Any]) -> Config:
             else:
                 problems.append(f"{_path(e['loc'])}: {message}")
         raise ConfigError(problems) from None
-    problems = _cross_checks(config, raw)
+    problems = _cross_checks(config)
     if problems:
         raise ConfigError(problems)
     return config

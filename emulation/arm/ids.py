@@ -54,8 +54,3 @@ def parse(resource_id: str) -> ResourceId | None:
         return None
     return ResourceId(m["sub"], m["rg"], TYPES[m["type"].lower()], m["name"])
 
-
-def parent_of(child_id: str) -> str:
-    """The id of the top-level resource that holds a child id (…/ipConfigurations/x → the NIC)."""
-    parts = child_id.split("/")
-    return "/".join(parts[:9])

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ArmError, bad_request, not_found
-from .ids import ResourceId, parent_of, parse
+from .ids import ResourceId, parse
 
 Body = dict[str, Any]
 
@@ -471,4 +471,4 @@ def _normalize_routes(table: Body) -> None:
                 ) from None
 
 
-__all__ = ["Operation", "World", "WorldSettings", "new_etag", "parent_of"]
+__all__ = ["Operation", "World", "WorldSettings", "new_etag"]
