@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 MODES = ("pass", "refuse", "blackhole")
 
@@ -24,7 +25,14 @@ class TcpProxy:
     def _listen(self) -> None:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((self.host, self.port))
+        for attempt in range(50):  # the previous listener may take a moment to leave LISTEN
+            try:
+                listener.bind((self.host, self.port))
+                break
+            except OSError:
+                if attempt == 49:
+                    raise
+                time.sleep(0.02)
         listener.listen(64)
         self.port = listener.getsockname()[1]
         self._listener = listener
@@ -80,6 +88,10 @@ class TcpProxy:
                 pass
         with self._lock:
             if mode == "refuse" and self._listener is not None:
+                try:
+                    self._listener.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+                except OSError:
+                    pass
                 self._listener.close()
                 self._listener = None
             elif mode != "refuse" and self._listener is None:
