@@ -44,7 +44,7 @@ class NetworkTuning:
 
 
 class NetworkActions(Protocol):
-    def read(self, cluster: Cluster, discover: bool = True) -> AzureView:
+    def read(self, cluster: Cluster) -> AzureView:
         """Every NIC of the cluster's NVAs, its public IPs and their holders, and the managed route tables."""
 
     def apply(self, changes: Sequence[Change], desired: Desired, fence: Fence, on_done: Callable[[Change], None]) -> list[Change]:
@@ -205,12 +205,11 @@ class AzureNetwork:
 
         return self._retrying(f"list route tables of {subscription}/{group}", call, deadline)
 
-    def read(self, cluster: Cluster, discover: bool = True) -> AzureView:
+    def read(self, cluster: Cluster) -> AzureView:
         deadline = time.monotonic() + self.tuning.read_deadline
-        discovering = {s.lower() for s in cluster.discover_route_tables.subscriptions} if (
-            discover and cluster.discover_route_tables is not None) else set()
-        listings = [self._list_pool.submit(self._discover, s, deadline)
-                    for s in (cluster.discover_route_tables.subscriptions if discovering and cluster.discover_route_tables else ())]
+        discovered = cluster.discover_route_tables.subscriptions if cluster.discover_route_tables else ()
+        discovering = {s.lower() for s in discovered}
+        listings = [self._list_pool.submit(self._discover, s, deadline) for s in discovered]
         # Listed tables: one paged list per resource group (a subscription being discovered is listed whole already).
         groups = sorted({(t.split("/")[2], t.split("/")[4]) for t in cluster.route_tables if t.split("/")[2].lower() not in discovering})
         listings += [self._list_pool.submit(self._list_group, sub, group, deadline) for sub, group in groups]
