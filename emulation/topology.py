@@ -191,7 +191,7 @@ def hub(
                          rid(hub_sub, "spoke-rg", "routeTables", "spoke1-pinned-standby-rt")]
         resources.append(_other_routes(pinned_tables[0], hop, "pinned-to-active"))
         resources.append(_other_routes(pinned_tables[1], nvas[1].ips["trust"], "pinned-to-standby"))
-    config = {
+    config: dict[str, Any] = {
         "clusters": [{
             "name": cluster,
             "nvas": [
