@@ -11,6 +11,7 @@ from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
 from .azure_network import AzureNetwork, NetworkTuning
 from .config import Config, load_config
+from .dispatch import DEFAULT_QUEUE, QueueDispatcher, queue_client_from_settings, valid_queue_name
 from .engine import Engine, Tuning
 from .errors import ConfigError
 from .probes import NetworkProber
@@ -33,6 +34,8 @@ class Settings:
     poll_interval: float
     schedule: str
     lease_seconds: float  # derived from the schedule: a crashed change is resumed by the next scheduled run
+    queue: str = DEFAULT_QUEUE  # the executor's queue, in AzureWebJobsStorage
+    manual_wait_seconds: float = 200.0
 
 
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:
@@ -60,6 +63,12 @@ def read_settings(env: Mapping[str, str], app_root: Path) -> Settings:
         schedule = Schedule(expression)
     except ValueError as err:
         raise ConfigError([f"NVA_HA_PROBE_SCHEDULE: {err}"]) from None
+    queue = env.get("NVA_HA_QUEUE") or DEFAULT_QUEUE
+    if not valid_queue_name(queue):
+        raise ConfigError([f"NVA_HA_QUEUE: {queue!r} is not a queue name (3-63 lower-case letters, digits and single hyphens)"])
+    wait = _positive(env, "NVA_HA_MANUAL_WAIT_SECONDS", 200.0)
+    if wait > 220:
+        raise ConfigError([f"NVA_HA_MANUAL_WAIT_SECONDS: {wait:g} is above 220 (Azure ends an HTTP request at 230 s)"])
     return Settings(
         config=load_config(env, app_root),
         table=table,
@@ -68,6 +77,8 @@ def read_settings(env: Mapping[str, str], app_root: Path) -> Settings:
         poll_interval=_positive(env, "NVA_HA_POLL_INTERVAL_SECONDS", 1.0),
         schedule=expression,
         lease_seconds=lease_seconds(schedule),
+        queue=queue,
+        manual_wait_seconds=wait,
     )
 
 
@@ -77,8 +88,9 @@ def credential(client_id: str | None) -> TokenCredential:
 
 
 def build_engine(env: Mapping[str, str], app_root: Path, network_tuning: NetworkTuning | None = None,
-                 actor: str | None = None) -> Engine:
-    """The engine for these settings. Raises ConfigError naming every bad field; touches nothing before that."""
+                 actor: str | None = None, queue: bool = True) -> Engine:
+    """The engine for these settings. Raises ConfigError naming every bad field; touches nothing before that.
+    With `queue`, the changes it locks go to the executor's queue; without, it carries them out itself."""
     settings = read_settings(env, app_root)
 
     def storage_credential(client_id: str | None) -> TokenCredential:
@@ -87,5 +99,7 @@ def build_engine(env: Mapping[str, str], app_root: Path, network_tuning: Network
     store = TableStateStore(table_client_from_settings(env, settings.table, storage_credential))
     pacing = network_tuning or NetworkTuning()
     network = AzureNetwork(credential(settings.client_id), settings.arm_endpoint, replace(pacing, poll_interval=settings.poll_interval))
-    tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=settings.lease_seconds / 5)
-    return Engine(settings.config, store, NetworkProber(), network, actor=actor, tuning=tuning)
+    tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=settings.lease_seconds / 5,
+                    manual_wait_seconds=settings.manual_wait_seconds)
+    dispatcher = QueueDispatcher(queue_client_from_settings(env, settings.queue, storage_credential)) if queue else None
+    return Engine(settings.config, store, NetworkProber(), network, actor=actor, tuning=tuning, dispatcher=dispatcher)
