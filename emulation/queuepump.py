@@ -19,9 +19,11 @@ class QueuePump:
     function returns (a function that raised leaves its message to reappear after the visibility timeout)."""
 
     def __init__(self, connection_string: str, queue: str, handler: Handler, interval: float = 0.05, batch: int = 16,
-                 visibility_timeout: int = 600) -> None:
+                 visibility_timeout: int = 600, max_interval: float | None = None) -> None:
         self.queue = QueueClient.from_connection_string(connection_string, queue)
         self.handler, self.interval, self.batch, self.visibility_timeout = handler, interval, batch, visibility_timeout
+        # The host backs off while the queue is empty, doubling the wait up to maxPollingInterval (host.json).
+        self.max_interval = max_interval or interval
         self.handled = 0
         self.failed = 0
         self._busy: set[threading.Thread] = set()
@@ -88,13 +90,17 @@ class QueuePump:
     def start(self) -> QueuePump:
         """Poll in the background, as the host does, until stop()."""
         def loop() -> None:
+            wait = self.interval
             while not self._stop.is_set():
                 try:
                     started = self.poll()
                 except Exception:
                     started = 0  # the queue service is unreachable for a moment: poll again
-                if not started:
-                    self._stop.wait(self.interval)
+                if started:
+                    wait = self.interval
+                else:
+                    self._stop.wait(wait)
+                    wait = min(wait * 2, self.max_interval)
         self._thread = threading.Thread(target=loop, name="queue-pump", daemon=True)
         self._thread.start()
         return self
