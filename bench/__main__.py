@@ -67,7 +67,7 @@ class World:
     hub: Hub | None = None
     env: dict[str, str] = field(default_factory=dict)
     queue: bool = True  # the app's shape: the timer queues, the executor (a pump playing the host) carries out
-    max_polling: float = 0.5  # host.json queues.maxPollingInterval
+    max_polling: float = 0.25  # host.json queues.maxPollingInterval
     pump: QueuePump | None = None
 
     def fresh(self, profile: Profile, subscriptions: int, tables: int, threshold: int = 2, timeout: float = 0.5) -> Engine:

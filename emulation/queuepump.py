@@ -9,9 +9,19 @@ from collections.abc import Callable
 from typing import Any
 
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+from azure.functions.queue import QueueMessage as DeliveredMessage
 from azure.storage.queue import QueueClient, QueueMessage
 
 Handler = Callable[[bytes, QueueMessage], Any]
+
+
+def function_handler(user_function: Callable[[DeliveredMessage], Any]) -> Handler:
+    """Call a registered queue function as the host does, with the azure.functions.QueueMessage its converter builds."""
+    def run(body: bytes, message: QueueMessage) -> Any:
+        return user_function(DeliveredMessage(
+            id=message.id, body=body, pop_receipt=message.pop_receipt, dequeue_count=message.dequeue_count,
+            insertion_time=message.inserted_on, expiration_time=message.expires_on, time_next_visible=message.next_visible_on))
+    return run
 
 
 class QueuePump:

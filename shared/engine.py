@@ -242,16 +242,17 @@ class Engine:
                 continue  # a probe cycle recorded health in between: re-read and decide again
         else:
             raise RequestError(409, "FailoverInProgress", f"{name!r} kept changing under this request; retry")
-        if queued:
-            done = executor.await_change(self, cluster, locked, resumed=plan.action == "resume")
-            if done is None:
-                return executor.accepted_json(cluster.name, journal.epoch, journal.from_nva, journal.to_nva)
-            return failover_json(cluster.name, done["epoch"], journal.from_nva, journal.to_nva, False, _ms(started), done["changes"])
         try:
+            if queued:
+                done = executor.await_change(self, cluster, locked, resumed=plan.action == "resume")
+                if done is None:
+                    return executor.accepted_json(cluster.name, journal.epoch, journal.from_nva, journal.to_nva)
+                return failover_json(cluster.name, done["epoch"], journal.from_nva, journal.to_nva, False, _ms(started),
+                                     done["changes"])
             final, changes = self._execute(cluster, locked, resumed=plan.action == "resume")
         except StateConflict:
             raise RequestError(409, "FailoverInProgress", f"another actor took over the change of {name!r}") from None
-        except StateUnavailable:
+        except (StateUnavailable, RequestError):
             raise
         except EngineError as err:
             raise RequestError(503, "FailoverFailed", f"{err}; the next timer run resumes it") from None

@@ -47,7 +47,10 @@ def hand_off(engine: Engine, cluster: Cluster, state: ClusterState,
     except EngineError as err:
         _log.warning("could not queue the %s of %s, running it here: %s", journal.kind, cluster.name, err)
         emit("DispatchFailed", cluster.name, epoch=journal.epoch, to=journal.to_nva, kind=journal.kind, error=str(err)[:1000])
-        mine = engine.store.save(with_owner(state, claim_owner(engine), engine.clock() + engine._lease))
+        try:
+            mine = engine.store.save(with_owner(state, claim_owner(engine), engine.clock() + engine._lease))
+        except StateConflict:
+            return engine._load(cluster), None  # another actor moved first: the change is theirs
         return engine._execute(cluster, mine, resumed)
     emit("ChangeDispatched", cluster.name, epoch=journal.epoch, to=journal.to_nva, kind=journal.kind, token=journal.lease_owner)
     return state, None
