@@ -139,7 +139,7 @@ def test_referenced_subnet_still_updating_answers_429_retryable_error(seeded: Ar
     assert err.value.error is not None and err.value.error.code == "RetryableError"
     detail = err.value.error.details[0]
     assert detail.code == "ReferencedResourceNotProvisioned"
-    assert SUBNET in detail.message and "PutSubnetOperation" in detail.message  # the subnet in its own casing
+    assert SUBNET in str(detail.message) and "PutSubnetOperation" in str(detail.message)  # the subnet in its own casing
     seeded.control.clear_updating()
     assert net.network_interfaces.begin_create_or_update("hub-rg", "fw-b-untrust", nic).result() is not None
 
