@@ -255,3 +255,14 @@ def test_the_same_public_ip_twice_in_one_nic_is_refused(seeded: ArmEmulator) -> 
     with pytest.raises(HttpResponseError) as err:
         net.network_interfaces.begin_create_or_update("hub-rg", "fw-a-untrust", nic)
     assert (err.value.status_code, err.value.error.code) == (400, "PublicIPReferencedByMultipleIPConfigs")  # type: ignore[union-attr]
+
+
+def test_route_enums_come_back_canonical(seeded: ArmEmulator) -> None:
+    raw = Raw(seeded)
+    route = HUB.listed_tables[0] + "/routes/lower-cased"
+    answer = raw.put(route, {"properties": {"addressPrefix": "10.20.0.0/16", "nextHopType": "virtualappliance",
+                                            "nextHopIpAddress": "10.0.2.4", "colour": "blue"}})
+    assert answer.status_code == 201
+    assert answer.json()["properties"] == {"addressPrefix": "10.20.0.0/16", "nextHopType": "VirtualAppliance",
+                                           "nextHopIpAddress": "10.0.2.4", "hasBgpOverride": False,
+                                           "provisioningState": "Updating"}
