@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from typing import Any
 
@@ -11,8 +12,8 @@ from shared.config_scope import RouteFilter
 from shared.ownership import RouteScope, address, owned_hop
 
 TABLE = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/routeTables/rt"
-HOPS = {address("10.0.2.4"): "10.0.2.5", address("10.0.2.5"): "10.0.2.5",
-        address("fd00:2::4"): "fd00:2::5", address("fd00:2::5"): "fd00:2::5"}
+HOPS = {ipaddress.ip_address(a): b for a, b in (("10.0.2.4", "10.0.2.5"), ("10.0.2.5", "10.0.2.5"),
+                                                ("fd00:2::4", "fd00:2::5"), ("fd00:2::5", "fd00:2::5"))}
 
 
 def route(prefix: str, hop: str | None, kind: str = "VirtualAppliance", name: str = "r") -> dict[str, Any]:
