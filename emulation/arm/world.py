@@ -462,17 +462,24 @@ def _ip_key(ipc: Body) -> tuple[str, Any]:
 
 
 def _check_primary(nic_id: str, configs: list[Body], old: dict[str, Body]) -> None:
-    """A NIC keeps exactly one primary IP configuration, an IPv4 one, and the primary cannot be removed."""
+    """A NIC keeps exactly one primary IP configuration, an IPv4 one, and the primary cannot be removed or demoted."""
     primaries = [c for c in configs if c["properties"].get("primary") is True]
-    if len(primaries) != 1:
-        raise bad_request(
-            "NicMustHaveOnePrimaryIpConfiguration" if not primaries else "MultiplePrimaryIpConfigurationsOnNic",
-            f"Network interface {nic_id} must have exactly one primary IP configuration; found {len(primaries)}.")
-    if primaries[0]["properties"]["privateIPAddressVersion"] == "IPv6":
+    if not primaries:  # none declared: the one that was primary stays so (the first, on a new NIC)
+        was_primary = {n for n, c in old.items() if (c.get("properties") or {}).get("primary") is True}
+        first = next((c for c in configs if c["name"].lower() in was_primary), None if was_primary else configs[0])
+        if first is not None:
+            first["properties"]["primary"] = True
+            primaries = [first]
+    for c in configs:
+        c["properties"].setdefault("primary", False)
+    if len(primaries) > 1:
+        raise bad_request("MultiplePrimaryIpConfigurationsOnNic",
+                          f"Network interface {nic_id} must have exactly one primary IP configuration; found {len(primaries)}.")
+    if primaries and primaries[0]["properties"]["privateIPAddressVersion"] == "IPv6":
         raise bad_request("PrimaryIpConfigurationMustBeIPv4",
                           f"The primary IP configuration {primaries[0]['id']} of network interface {nic_id} must be IPv4.")
     was = next((c for c in old.values() if (c.get("properties") or {}).get("primary") is True), None)
-    if was is not None and was["name"].lower() != primaries[0]["name"].lower():
+    if was is not None and (not primaries or was["name"].lower() != primaries[0]["name"].lower()):
         raise bad_request("CannotRemovePrimaryIpConfiguration",
                           f"IP configuration {was['id']} is the primary IP configuration of network interface {nic_id} "
                           "and cannot be removed or made secondary.")

@@ -92,11 +92,12 @@ def test_the_same_address_in_another_virtual_network_is_free(world: tuple[World,
 
 
 @pytest.mark.parametrize(("edit", "code"), [
-    (lambda cs: cs[0]["properties"].update(primary=False), "NicMustHaveOnePrimaryIpConfiguration"),
+    (lambda cs: cs[0]["properties"].update(primary=False) or cs[2]["properties"].update(primary=True),
+     "CannotRemovePrimaryIpConfiguration"),
     (lambda cs: cs[1]["properties"].update(primary=True), "MultiplePrimaryIpConfigurationsOnNic"),
     (lambda cs: cs.pop(0) and cs[1]["properties"].update(primary=True), "CannotRemovePrimaryIpConfiguration"),
     (lambda cs: [c["properties"].update(primary=c["name"] == "ipconfig-v6") for c in cs], "PrimaryIpConfigurationMustBeIPv4"),
-], ids=["no primary", "two primaries", "primary removed", "IPv6 primary"])
+], ids=["primary demoted", "two primaries", "primary removed", "IPv6 primary"])
 def test_a_nic_keeps_one_ipv4_primary(world: tuple[World, Clock], edit: Any, code: str) -> None:
     w, _ = world
     body = nic(w, NIC_A)
@@ -104,6 +105,16 @@ def test_a_nic_keeps_one_ipv4_primary(world: tuple[World, Clock], edit: Any, cod
     with pytest.raises(ArmError) as err:
         put(w, body)
     assert (err.value.status, err.value.code) == (400, code)
+
+
+def test_a_primary_not_declared_stays_where_it_was(world: tuple[World, Clock]) -> None:
+    w, clock = world
+    body = nic(w, NIC_A)
+    for c in body["properties"]["ipConfigurations"]:
+        c["properties"].pop("primary")
+    put(w, body)
+    clock.now = 10
+    assert [c["name"] for c in nic(w, NIC_A)["properties"]["ipConfigurations"] if c["properties"]["primary"]] == ["ipconfig1"]
 
 
 def test_ipv6_configurations_get_ipv6_addresses(world: tuple[World, Clock]) -> None:
