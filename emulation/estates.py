@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,3 +113,35 @@ def floating_estate(probes: dict[str, dict[str, Any]], cluster: str = "hub-fw") 
     return Estate(resources, config, [SUB], {k: {leg: v[leg] for leg in ("untrust", "trust")} for k, v in nics.items()},
                   pip, [spoke1, spoke2, vip_table], [], [], floating_pip=web_pip, ipv6_pip=pip6, asg=asg,
                   vip_table=vip_table, excluded_route=excluded)
+
+
+def add_vip_and_ipv6(hub: Hub, vip: str = "10.0.1.10") -> dict[str, str]:
+    """Give a plain hub (topology.hub) a floating VIP with its own public IP on the active NVA's untrust NIC, and an
+    IPv6 trust leg on every NVA, whose owned IPv6 routes are written non-canonically. Answers what the demo prints:
+    the VIP's public IP and each NVA's IPv6 trust address."""
+    sub = hub.subscriptions[0]
+    web_pip = rid(sub, "hub-rg", "publicIPAddresses", "web-pip")
+    hub.resources.insert(0, {"id": web_pip, "location": LOCATION, "sku": {"name": "Standard", "tier": "Regional"},
+                             "properties": {"publicIPAllocationMethod": "Static", "publicIPAddressVersion": "IPv4",
+                                            "ipAddress": "20.50.0.20"}})
+    cluster = hub.config["clusters"][0]
+    v6: dict[str, str] = {}
+    for n, nva in enumerate(cluster["nvas"]):
+        v6[nva["name"]] = f"fd00:2::{n + 4}"
+        for body in hub.resources:
+            if body["id"] == hub.nics[nva["name"]]["trust"]:
+                subnet = body["properties"]["ipConfigurations"][0]["properties"]["subnet"]
+                body["properties"]["ipConfigurations"][0]["properties"]["primary"] = True
+                body["properties"]["ipConfigurations"].append(_ipc("ipconfig-v6", v6[nva["name"]], "trust", False, subnet=subnet))
+            if body["id"] == hub.nics[nva["name"]]["untrust"] and n == 0:
+                untrust = body["properties"]["ipConfigurations"]
+                untrust[0]["properties"]["primary"] = True
+                untrust.append(_ipc("vip-web", vip, "untrust", False, publicIPAddress={"id": web_pip},
+                                    subnet=untrust[0]["properties"]["subnet"]))
+        nva["interfaces"]["trust6"] = f"{hub.nics[nva['name']]['trust']}/ipConfigurations/ipconfig-v6"
+    cluster["floatingIps"] = [{"name": "vip-web", "interface": "untrust", "privateIp": vip, "publicIp": web_pip}]
+    written = ipaddress.ip_address(v6[cluster["nvas"][0]["name"]]).exploded.upper()  # FD00:0002:0000:…:0004
+    for body in hub.resources:
+        if body["id"] in hub.all_tables:
+            body["properties"]["routes"] += [_route("default6-via-fw", "::/0", written), _route("to-vip", "10.50.0.0/16", vip)]
+    return {"vipPublicIp": web_pip, **{f"{k}6": v for k, v in v6.items()}}
