@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 
 from emulation.estates import add_vip_and_ipv6
 from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
-from emulation.ncrontab import Schedule
 from emulation.profiles import Profile
 from emulation.topology import Hub, two_firewalls
+from shared.schedule import Schedule
 
 
 class Timeline(logging.Handler):
