@@ -44,7 +44,8 @@ def _route(name: str, prefix: str, hop: str | None) -> dict[str, Any]:
 
 def floating_estate(probes: dict[str, dict[str, Any]], cluster: str = "hub-fw") -> Estate:
     """fw-a (active) and fw-b, each with an untrust and a trust NIC, both dual-stack; their trust NICs sit in the
-    backend pools of an internal HA-ports load balancer (frontend 10.0.2.100). fw-a's untrust NIC holds the
+    backend pools of an internal HA-ports load balancer (frontend 10.0.2.100), their untrust NICs in a public load
+    balancer's pool (written on every failover: membership must survive). fw-a's untrust NIC holds the
     floating VIP 10.0.1.10 as IP configuration `vip-web`, with the public IP web-pip, the ASG web-asg and the
     public load balancer's pool. Legs: untrust, untrust6, trust, trust6."""
     pip = rid(SUB, "hub-rg", "publicIPAddresses", f"{cluster}-pip")
@@ -58,7 +59,8 @@ def floating_estate(probes: dict[str, dict[str, Any]], cluster: str = "hub-fw") 
     ]
     nics: dict[str, dict[str, str]] = {}
     for n, (nva, host) in enumerate((("fw-a", 4), ("fw-b", 5))):
-        untrust = [_ipc("ipconfig1", f"10.0.1.{host}", "untrust", True),
+        untrust = [_ipc("ipconfig1", f"10.0.1.{host}", "untrust", True,
+                        loadBalancerBackendAddressPools=[{"id": f"{PLB}/backendAddressPools/nva-untrust"}]),
                    _ipc("ipconfig-v6", f"fd00:1::{host}", "untrust", False)]
         trust = [_ipc("ipconfig1", f"10.0.2.{host}", "trust", True,
                       loadBalancerBackendAddressPools=[{"id": f"{ILB}/backendAddressPools/nva-trust"}]),
