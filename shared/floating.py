@@ -13,6 +13,7 @@ from .ownership import address
 
 Body = dict[str, Any]
 _NOT_CARRIED = {"provisioningState", "primary", "etag", "id", "type"}
+_PLACED = {"privateIPAddress", "privateIPAllocationMethod", "subnet", "publicIPAddress"}  # what in_place checks
 
 
 @dataclass(frozen=True)
@@ -111,15 +112,13 @@ def move_floating(nic: Body, targets: tuple[FloatingTarget, ...]) -> tuple[dict[
         if mine and t.in_place(mine[0]):
             continue
         current = (mine[0].get("properties") or {}).get("privateIPAddress") if mine else None
-        body = copy.deepcopy(t.body)
-        if mine:  # present but wrong (drift): keep what it carries, put address, subnet and public IP right
-            body = {**copy.deepcopy(mine[0]), "properties": {**copy.deepcopy(mine[0].get("properties") or {}),
-                                                           **{k: v for k, v in t.body["properties"].items()
-                                                              if k in {"privateIPAddress", "privateIPAllocationMethod",
-                                                                       "subnet", "publicIPAddress"}}}}
-            configs = [body if t.holds(c) else c for c in configs]
+        if mine:  # present but wrong (drift): keep what it carries, put its address, subnet and public IP right
+            fixed = copy.deepcopy(mine[0])
+            fixed.setdefault("properties", {}).update(
+                {k: copy.deepcopy(v) for k, v in t.body["properties"].items() if k in _PLACED})
+            configs = [fixed if t.holds(c) else c for c in configs]
         else:
-            configs.append(body)
+            configs.append(copy.deepcopy(t.body))
         before[t.name], after[t.name] = current, t.private_ip
         added = True
     props["ipConfigurations"] = configs
