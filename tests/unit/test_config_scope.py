@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emulation.estates import floating_estate
 from shared.config import parse_config
@@ -85,3 +87,15 @@ def test_a_cluster_may_manage_only_floating_ips() -> None:
     del doc["clusters"][0]["floatingIps"]
     with pytest.raises(ConfigError, match="manages nothing"):
         parse_config(doc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(entry=st.one_of(st.text(max_size=40), st.ip_addresses().map(str), st.builds(
+    lambda ip, n: f"{ip}/{n}", st.ip_addresses(), st.integers(min_value=-1, max_value=200))))
+def test_any_filter_entry_is_accepted_or_named(entry: str) -> None:
+    doc = copy.deepcopy(GOOD)
+    doc["clusters"][0]["routeFilter"] = {"exclude": [entry]}
+    try:
+        parse_config(doc)
+    except ConfigError as err:
+        assert all(p.startswith("clusters[0].routeFilter.exclude[0]: ") for p in err.problems), err.problems
