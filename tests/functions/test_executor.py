@@ -16,7 +16,7 @@ import pytest
 from azure.functions.timer import TimerRequest
 
 import function_app
-from emulation.estates import resources, two_clusters
+from emulation.clusters import resources, two_clusters
 from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
 from shared.schedule import Schedule
 from tests.functions.host import pump
