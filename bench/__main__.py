@@ -99,12 +99,18 @@ class World:
             nva.set_mode("up")
         self.events.times.clear()
         self.events.wall.clear()
-        engine = build_engine(self.env, ROOT, queue=self.queue)
+        return self.start_engine(self.env)
+
+    def start_engine(self, env: dict[str, str]) -> Engine:
+        """The engine for these settings; queued, with the host's listener (a pump) running its executor."""
+        self.stop_pump()
+        engine = build_engine(env, ROOT, queue=self.queue)
         if self.queue:
             def run(body: bytes, _: Any) -> None:
                 message = Dispatch.parse(body)
                 engine.execute(message.cluster, message)
-            self.pump = QueuePump(self.azurite.connection_string, "q" + table, run, interval=0.1, max_interval=self.max_polling).start()
+            self.pump = QueuePump(env["AzureWebJobsStorage"], env["NVA_HA_QUEUE"], run, interval=0.1,
+                                  max_interval=self.max_polling).start()
         return engine
 
     def stop_pump(self) -> None:
