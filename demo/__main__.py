@@ -146,13 +146,14 @@ def main(argv: list[str] | None = None) -> int:
                      f"floating IP vip-web (10.0.1.10) on fw-a's untrust NIC; IPv6 trust leg {extra['fw-a6']}")
 
         import function_app  # the real app: its registered timer function is what runs
-        probe = next(f for f in function_app.app.get_functions() if f.get_function_name() == "probe")
+        registered = {f.get_function_name(): f for f in function_app.app.get_functions()}  # may be read once per process
+        probe = registered["probe"]
         binding = json.loads(probe.get_function_json())["bindings"][0]
         timer = probe.get_user_function()
         from azure.functions.timer import TimerRequest
 
         timeline.say(f"timer 'probe' bound to {binding['schedule']} = {args.schedule!r}")
-        execute = next(f for f in function_app.app.get_functions() if f.get_function_name() == "execute")
+        execute = registered["execute"]
         # The host's queue listener: the timer locks a failover and queues it; the registered `execute` carries it out.
         listener = QueuePump(azurite.connection_string, "nva-ha-changes", function_handler(execute.get_user_function()),
                              interval=0.1, max_interval=0.25).start()
