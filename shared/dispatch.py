@@ -48,7 +48,7 @@ class Dispatch:
             if name not in data and name != "resumed":
                 raise ValueError(f"{name}: missing")
             if name in data and not isinstance(data[name], kind):
-                raise ValueError(f"{name}: not a {kind.__name__}")
+                raise ValueError(f"{name}: must be {'a string' if kind is str else 'an integer' if kind is int else 'true or false'}")
         if data["kind"] not in ("failover", "repair", "reconcile"):
             raise ValueError(f"kind: {data['kind']!r} is not failover, repair or reconcile")
         unknown = set(data) - set(types)
