@@ -129,6 +129,10 @@ def await_change(engine: Engine, cluster: Cluster, locked: ClusterState, resumed
         fresh = engine.store.load(cluster.name)
         now_journal = fresh.journal if fresh else None
         if now_journal is None or (now_journal.kind, now_journal.epoch) != (journal.kind, journal.epoch):
+            record = fresh.last_failover if fresh else None
+            if record is None or record.epoch < journal.epoch:  # the journal was dropped, not completed
+                raise RequestError(409, "FailoverBlocked", f"the {journal.kind} of {cluster.name!r} to {journal.to_nva} was not "
+                                   "carried out (see the FailoverBlocked event)")
             return {"epoch": journal.epoch, "changes": _changes(engine, cluster.name, journal.epoch, deadline)}
         if not now_journal.lease_live(engine.clock()) and not dispatched(now_journal.lease_owner):
             raise RequestError(503, "FailoverFailed", f"the {journal.kind} of {cluster.name!r} to {journal.to_nva} failed "
