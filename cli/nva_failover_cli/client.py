@@ -26,10 +26,11 @@ class ApiError(CliError):
         super().__init__(f"{status} {code}: {message}")
         self.status = status
         self.code = code
+        self.detail = message
         self.exit_code = 4 if status == 409 else 1  # 409: refused for safety (TargetUnhealthy, NoHealthyTarget, …)
 
     def as_json(self) -> dict[str, Any]:
-        return {"error": {"status": self.status, "code": self.code, "message": self.message}}
+        return {"error": {"status": self.status, "code": self.code, "message": self.detail}}
 
 
 class Unauthorized(ApiError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -54,35 +55,40 @@ def parser() -> argparse.ArgumentParser:
     sub = main.add_subparsers(dest="command", required=True, metavar="COMMAND")
     both = [common, remote]
 
-    p = sub.add_parser("status", parents=both, help="every cluster's status, or one cluster's in detail")
+    def command(name: str, parents: list[argparse.ArgumentParser], text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=parents, help=text, description=text[0].upper() + text[1:] + ".", epilog=EXIT_CODES,
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    p = command("status", both, "every cluster's status, or one cluster's in detail")
     p.add_argument("cluster", nargs="?")
-    p = sub.add_parser("history", parents=both, help="a cluster's failovers, newest first")
+    p = command("history", both, "a cluster's failovers, newest first")
     p.add_argument("cluster")
     p.add_argument("--limit", type=_positive(int, 1, 200), default=20, help="how many (1-200, default 20)")
-    p = sub.add_parser("check", parents=both, help="readiness now: could a failover to every standby succeed? (exit 4 if not)")
+    p = command("check", both, "readiness now: could a failover to every standby succeed? (exit 4 if not)")
     p.add_argument("cluster")
-    p = sub.add_parser("failover", parents=both, help="fail over by hand (default target: the healthiest standby)")
+    p = command("failover", both, "fail over by hand (default target: the healthiest standby)")
     p.add_argument("cluster")
     p.add_argument("--target", help="the NVA to make active")
     p.add_argument("--dry-run", action="store_true", help="list the writes it would make; change nothing")
     p.add_argument("--force", action="store_true", help="even to an NVA that is not healthy, or whose writes are not all permitted")
     p.add_argument("--reason", help="recorded with the failover")
-    p = sub.add_parser("pause", parents=both, help="stop automatic changes (probing goes on; a manual failover still works)")
+    p = command("pause", both, "stop automatic changes (probing goes on; a manual failover still works)")
     p.add_argument("cluster")
     p.add_argument("--reason", help="why, recorded with the event")
-    p = sub.add_parser("resume", parents=both, help="return to automatic operation")
+    p = command("resume", both, "return to automatic operation")
     p.add_argument("cluster")
-    p = sub.add_parser("watch", parents=both, help="a live view of status, with the events seen between polls")
+    p = command("watch", both, "a live view of status, with the events seen between polls")
     p.add_argument("cluster", nargs="?")
     p.add_argument("--interval", type=_positive(float, 0.1), default=5.0, help="seconds between polls (default 5)")
     p.add_argument("--count", type=_positive(int, 0), default=0, help="stop after this many polls (default 0: until Ctrl-C)")
-    p = sub.add_parser("validate", parents=[common], help="check a configuration file offline, with the app's own parser")
+    p = command("validate", [common], "check a configuration file offline, with the app's own parser")
     p.add_argument("config", metavar="CONFIG.json")
-    p = sub.add_parser("plan", parents=[common], help="what a failover would write, read from live Azure with your sign-in; writes nothing")
+    p = command("plan", [common], "what a failover would write, read from live Azure with your sign-in; writes nothing")
     p.add_argument("config", metavar="CONFIG.json")
     p.add_argument("--to", required=True, help="the NVA to plan a failover to")
     p.add_argument("--cluster", help="the cluster (needed when the configuration has several)")
-    p.add_argument("--arm-endpoint", default=os.environ.get("NVA_HA_ARM_ENDPOINT") or "https://management.azure.com")
+    p.add_argument("--arm-endpoint", default=os.environ.get("NVA_HA_ARM_ENDPOINT") or "https://management.azure.com",
+                   help="Resource Manager (NVA_HA_ARM_ENDPOINT; default https://management.azure.com)")
     p.add_argument("--timeout", type=_positive(float, 0.1), default=60.0, help="seconds the reads may take (default 60)")
     return main
 
@@ -154,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)  # exits 2 on a usage error, as argparse does
+    logging.getLogger("azure").setLevel(logging.ERROR)  # the SDK's retries and credential chain: our own message says it
     try:
         return run(args)
     except CliError as err:

@@ -95,8 +95,9 @@ def plan(path: str, to: str, cluster_name: str | None, endpoint: str, timeout: f
     try:
         credential.get_token(ARM_SCOPE)
     except ClientAuthenticationError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise SignInFailed(f"no Azure sign-in: {first} (sign in with `az login`, or set AZURE_* for a service principal)") from None
+        tried = [line.strip()[:240] for line in str(err).splitlines() if line.startswith("\t")]
+        raise SignInFailed("no Azure sign-in (sign in with `az login`, or set AZURE_* for a service principal); tried:\n  "
+                           + "\n  ".join(tried or [str(err).strip()[:400] or type(err).__name__])) from None
     network = AzureNetwork(credential, endpoint, NetworkTuning(read_deadline=timeout, connect_timeout=min(10.0, timeout)))
     try:
         view = network.read(cluster)

@@ -73,7 +73,7 @@ def test_deployment_package_holds_the_app_and_nothing_of_tests_or_emulation() ->
     assert all(f in {"function_app.py", "host.json", "requirements.txt", "nva-ha.json"} or f.startswith("shared/") for f in files), \
         sorted(files)
     for f in files:
-        assert not f.startswith(("tests/", "emulation/", "infra/", "bench/", "chaos/", "node_modules/", ".venv/"))
+        assert not f.startswith(("tests/", "emulation/", "infra/", "bench/", "chaos/", "cli/", "node_modules/", ".venv/"))
 
 
 def test_requirements_are_runtime_only_and_ranged() -> None:
