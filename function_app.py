@@ -17,7 +17,7 @@ _log = logging.getLogger("nva_failover.app")
 
 
 def _answer(operation: Operation, req: func.HttpRequest) -> func.HttpResponse:
-    status, body = handle(runtime.engine, operation, req.route_params.get("cluster"), req.get_body() or b"")
+    status, body = handle(runtime.engine, operation, req.route_params.get("cluster"), req.get_body() or b"", req.params)
     return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
 
 
@@ -57,3 +57,9 @@ def pause(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="clusters/{cluster}/resume", methods=["POST"])
 def resume(req: func.HttpRequest) -> func.HttpResponse:
     return _answer("resume", req)
+
+
+@app.function_name("history")
+@app.route(route="clusters/{cluster}/history", methods=["GET"])
+def history(req: func.HttpRequest) -> func.HttpResponse:
+    return _answer("history", req)
