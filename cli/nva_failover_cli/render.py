@@ -123,7 +123,36 @@ def history(answer: Mapping[str, Any]) -> str:
         return f"{answer.get('cluster')}: no failovers recorded"
     rows = [(r.get("epoch"), clock(r.get("startedAt")), r.get("from"), r.get("to"), r.get("trigger"), seconds(r.get("durationMs")),
              len(r.get("changes") or []), r.get("reason") or "") for r in records]
-    return table(("EPOCH", "STARTED", "FROM", "TO", "TRIGGER", "DURATION", "WRITES", "REASON"), rows)
+    return table(("EPOCH", "STARTED", "FROM", "TO", "TRIGGER", "DURATION", "WRITES", "REASON"), rows) + timeline(records[0])
+
+
+def timeline(record: Mapping[str, Any], width: int = 30) -> str:
+    """The newest failover drawn as text: detection, start, each Azure write from its start to its end, completion."""
+    start, end = parse_time(record.get("startedAt")), parse_time(record.get("completedAt"))
+    if start is None or end is None:
+        return ""
+    detected = parse_time(record.get("detectedAt"))
+    origin = min(start, detected) if detected else start
+    span = max((end - origin).total_seconds(), 0.001)
+
+    def at(when: datetime) -> float:
+        return (when - origin).total_seconds()
+
+    def bar(begin: float, finish: float) -> str:
+        left = round(begin / span * width)
+        return " " * left + "#" * max(1, round(finish / span * width) - left)
+
+    rows: list[tuple[Any, ...]] = []
+    if detected:
+        rows.append((f"+{at(detected):.1f} s", "detected", f"{record.get('from')} failed its first probe", "", bar(at(detected), at(detected))))
+    rows.append((f"+{at(start):.1f} s", "started", f"{record.get('trigger')} failover to {record.get('to')}", "", bar(at(start), at(start))))
+    for w in record.get("writes") or []:
+        begin, finish = parse_time(w.get("startedAt")), parse_time(w.get("completedAt"))
+        if begin and finish:
+            rows.append((f"+{at(begin):.1f} s", w.get("action"), short(w.get("resource")), seconds(w.get("durationMs")),
+                         bar(at(begin), at(finish))))
+    rows.append((f"+{at(end):.1f} s", "completed", f"{record.get('to')} active, Azure verified", "", bar(at(end), at(end))))
+    return f"\n\ntimeline of epoch {record.get('epoch')}:\n" + table(("AT", "STEP", "WHAT", "TOOK", "|" + "-" * (width - 2) + "|"), rows)
 
 
 def readiness(answer: Mapping[str, Any]) -> str:

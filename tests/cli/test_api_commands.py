@@ -87,8 +87,12 @@ def test_history_lists_failovers_newest_first(app: App, cli: Cli) -> None:
     assert table.code == 0
     lines = table.out.splitlines()
     assert lines[0].split()[:5] == ["EPOCH", "STARTED", "FROM", "TO", "TRIGGER"]
-    assert [line.split()[0] for line in lines[1:]] == ["2", "1"]
+    assert [line.split()[0] for line in lines[1:3]] == ["2", "1"] and lines[3] == ""
     assert lines[1].split()[3:6] == ["fw-b", "fw-a", "manual"]
+    assert lines[4] == "timeline of epoch 2:"
+    steps = [line.split()[2] for line in lines[6:]]
+    assert steps[0] == "started" and steps[-1] == "completed"
+    assert sorted(steps[1:-1]) == sorted(w["action"] for w in records[0]["writes"]) and len(steps) == 2 + len(records[0]["writes"])
     assert cli("history", "hub-fw", "--limit", "0").code == 2  # refused before any request: 1-200
 
 
