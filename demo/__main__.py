@@ -13,9 +13,9 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 
 from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
-from emulation.ncrontab import Schedule
 from emulation.profiles import Profile
 from emulation.topology import Hub, two_firewalls
+from shared.schedule import Schedule
 
 
 class Timeline(logging.Handler):
