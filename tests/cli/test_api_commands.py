@@ -43,7 +43,9 @@ def test_failover_dry_run_changes_nothing_then_failover_moves_everything(app: Ap
     assert plan.code == 0, plan.err
     answer = plan.json()
     assert (answer["dryRun"], answer["from"], answer["to"]) == (True, "fw-a", "fw-b")
-    assert len(answer["changes"]) == 6
+    nics = world.hub.nics
+    assert {c["resource"].lower() for c in answer["changes"]} == {
+        nics["fw-a"]["untrust"].lower(), nics["fw-b"]["untrust"].lower(), *(t.lower() for t in world.hub.all_tables)}
     assert world.writes() == [] and world.pip_holders() == ["fw-a-untrust"]
 
     done = cli("failover", "hub-fw", "--target", "fw-b", "--reason", "patching fw-a")
@@ -51,7 +53,8 @@ def test_failover_dry_run_changes_nothing_then_failover_moves_everything(app: Ap
     assert done.out.splitlines()[0].startswith("hub-fw: fw-a -> fw-b, epoch 1 (done in ")
     assert "networkInterfaces/fw-a-untrust" in done.out and "detachPublicIp" in done.out
     assert world.pip_holders() == ["fw-b-untrust"]
-    hops = {hop for table in world.hops().values() for hop in table.values()}
+    managed = {t.rsplit("/", 1)[-1] for t in world.hub.all_tables}
+    hops = {hop for name, table in world.hops().items() if name in managed for hop in table.values()}
     assert "10.0.2.5" in hops and "10.0.2.4" not in hops  # every owned route now points at fw-b's trust leg
     [completed] = events.named("FailoverCompleted")
     assert (completed["trigger"], completed["to"]) == ("manual", "fw-b")
