@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from azure.core.exceptions import ClientAuthenticationError
+from azure.core.exceptions import AzureError, ClientAuthenticationError
 from azure.identity import DefaultAzureCredential
 
 from shared.azure_network import AzureNetwork, NetworkTuning
@@ -98,6 +98,9 @@ def plan(path: str, to: str, cluster_name: str | None, endpoint: str, timeout: f
         tried = [line.strip()[:240] for line in str(err).splitlines() if line.startswith("\t")]
         raise SignInFailed("no Azure sign-in (sign in with `az login`, or set AZURE_* for a service principal); tried:\n  "
                            + "\n  ".join(tried or [str(err).strip()[:400] or type(err).__name__])) from None
+    except AzureError as err:  # the token endpoint itself failed: no answer, TLS
+        first = str(err).strip().splitlines()[0][:300] if str(err).strip() else type(err).__name__
+        raise CliError(f"getting an Azure token failed: {first}") from None
     network = AzureNetwork(credential, endpoint, NetworkTuning(read_deadline=timeout, connect_timeout=min(10.0, timeout)))
     try:
         view = network.read(cluster)
