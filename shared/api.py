@@ -50,6 +50,7 @@ STATUS_CODES: dict[str, set[int]] = {
     "pause": {200, 400, 404, 409, 500, 503},
     "resume": {200, 400, 404, 409, 500, 503},
     "history": {200, 400, 404, 500, 503},
+    "console": {200, 500},
 }
 BODIES: dict[str, type[_Body]] = {"failover": FailoverBody, "pause": PauseBody, "resume": EmptyBody}
 
