@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from azure.functions.timer import TimerRequest
 
-from tests.cli.host import FunctionHost, function_host
+from emulation.functions_host import Host, serve
 from tests.functions.registered import functions
 from tests.integration.rig import Rig
 
@@ -61,19 +61,19 @@ def tick(times: int = 1) -> None:
 
 
 @pytest.fixture
-def app(world: Rig, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Rig, FunctionHost]]:
+def app(world: Rig, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Rig, Host]]:
     """The app's settings for the emulated world, its HTTP functions served on 127.0.0.1, two probe runs done."""
     for name, value in world.env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("NVA_HA_PROBE_SCHEDULE", "*/5 * * * * *")
     monkeypatch.delenv("NVA_HA_CONFIG_FILE", raising=False)
     tick(2)
-    with function_host(KEY) as host:
+    with serve(functions(), KEY) as host:
         yield world, host
 
 
 @pytest.fixture
-def cli(app: tuple[Rig, FunctionHost], tmp_path: Path) -> Cli:
+def cli(app: tuple[Rig, Host], tmp_path: Path) -> Cli:
     """`nva-failover ARGS…` against the served app, URL and key from the environment (as an operator's shell has them)."""
     _, host = app
 

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from emulation.functions_host import Host, routes
 from emulation.harness import free_port
 from tests.cli.conftest import KEY, Cli, base_env, command, run, tick
-from tests.cli.host import FunctionHost, routes
+from tests.functions.registered import functions
 from tests.integration.rig import EventLog, Rig
 
-App = tuple[Rig, FunctionHost]
+App = tuple[Rig, Host]
 
 
 def test_status_of_every_cluster_and_of_one(app: App, cli: Cli) -> None:
@@ -113,7 +114,7 @@ def test_pause_and_resume(app: App, cli: Cli, events: EventLog) -> None:
     assert len(events.named("ClusterResumed")) == 1
 
 
-@pytest.mark.skipif(not any(r.pattern.match("/api/clusters/hub-fw/check") for r in routes()),
+@pytest.mark.skipif(not any(r.pattern.fullmatch("/api/clusters/hub-fw/check") for r in routes(functions())),
                     reason="the app does not serve clusters/{cluster}/check yet (readiness, issue 11)")
 def test_check_prints_readiness(app: App, cli: Cli) -> None:
     ready = cli("check", "hub-fw", "--json")

@@ -15,8 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from emulation.functions_host import Host
 from tests.cli.conftest import KEY, Cli, base_env, command
-from tests.cli.host import FunctionHost
 from tests.integration.rig import Rig
 
 NOT_READY = {
@@ -103,7 +103,7 @@ def test_an_app_that_never_answers_exits_3(offline: Cli) -> None:
     assert "no answer within 0.5 s" in hung.err and "the failover may have started" in hung.err
 
 
-def test_watch_on_a_terminal_redraws_the_screen(app: tuple[Rig, FunctionHost], tmp_path: Path) -> None:
+def test_watch_on_a_terminal_redraws_the_screen(app: tuple[Rig, Host], tmp_path: Path) -> None:
     _, host = app
     main, tty = pty.openpty()
     env = base_env(NVA_FAILOVER_URL=host.url, NVA_FAILOVER_KEY=KEY, COLUMNS="200")

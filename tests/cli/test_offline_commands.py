@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from emulation.functions_host import Host
 from emulation.harness import free_port
 from shared.config import parse_config
 from shared.errors import ConfigError
 from tests.cli.conftest import Cli
-from tests.cli.host import FunctionHost
 from tests.integration.rig import Rig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +81,7 @@ def config_file(world: Rig, tmp_path: Path) -> str:
     return write(tmp_path, world.env()["NVA_HA_CONFIG"], "hub.json")
 
 
-def test_plan_prints_what_the_apps_dry_run_would_and_writes_nothing(app: tuple[Rig, FunctionHost], cli: Cli, offline: Cli,
+def test_plan_prints_what_the_apps_dry_run_would_and_writes_nothing(app: tuple[Rig, Host], cli: Cli, offline: Cli,
                                                                    tmp_path: Path) -> None:
     world, _ = app
     path = config_file(world, tmp_path)
