@@ -43,7 +43,7 @@ class Rig:
         config = json.loads(json.dumps(self.hub.config))
         config["clusters"][0]["policy"] = self.policy
         return app_settings(self.arm, config, self.azurite.connection_string, self.table,
-                            NVA_HA_POLL_INTERVAL_SECONDS="0.05", NVA_HA_LEASE_SECONDS="2", **extra)
+                            NVA_HA_POLL_INTERVAL_SECONDS="0.05", **extra)
 
     def engine(self, **extra: str) -> Engine:
         return build_engine(self.env(**extra), ROOT)

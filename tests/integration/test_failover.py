@@ -153,9 +153,9 @@ def test_failover_killed_after_the_detach_is_completed_by_the_next_run(world: Ri
     world.arm.control.clear_faults()
     world.arm.control.release()  # the dead actor's attach request still reaches Azure, as it would
     state = engine.store.load("hub-fw")
-    assert state is not None and state.phase == "failing_over"
-    time.sleep(2.1)  # the dead actor's lease lapses
-    engine.probe_cycle()
+    assert state is not None and state.phase == "failing_over" and state.journal is not None
+    assert state.journal.lease_live(engine.clock()), "the dead actor's lease was renewed moments ago"
+    engine.probe_cycle()  # the very next run: it waits out the lease nobody renews, then resumes
     assert engine.status("hub-fw")["phase"] == "steady"
     assert engine.status("hub-fw")["active"] == "fw-b"
     assert len(events.named("FailoverResumed")) == 1
@@ -231,3 +231,36 @@ def test_tables_outside_the_scope_are_never_written_nor_planned(world: Rig, even
     assert written(world) == FAILOVER_WRITES
     assert_on(world, "fw-a", "10.0.2.4")
     assert not pinned & {w.rsplit("/", 1)[-1] for w in written(world)}
+
+
+def test_a_live_actor_keeps_its_lease_while_another_run_stands_down(world: Rig, events: EventLog) -> None:
+    """The other side of resuming in the next run: an actor that is alive (here waiting on a slow attach) renews its
+    lease, so a run that finds it sees the renewal, writes nothing and leaves the change to it."""
+    settle(world)
+    world.nvas["fw-a"].set_mode("down")
+    world.arm.control.fault("hang", operation="NetworkInterfaces_CreateOrUpdate", resource="fw-b-untrust", times=1)
+    holder, other = world.engine(), world.engine()
+    holder.probe_cycle()
+    worker = threading.Thread(target=holder.probe_cycle)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and world.arm.control.hung() == 0:
+            time.sleep(0.05)
+        assert world.arm.control.hung() == 1, "the holder's attach should be in flight"
+        runs, until = 0, time.monotonic() + 3.5
+        while time.monotonic() < until:  # runs that find the live lease, over more than one lease (2.5 s)
+            outcome = other.probe_cycle()
+            assert "in progress" in outcome["hub-fw"], outcome
+            runs += 1
+        assert runs >= 2
+        state = other.store.load("hub-fw")
+        assert state is not None and state.journal is not None and state.journal.lease_owner == holder.actor
+        assert events.named("FailoverResumed") == []
+    finally:
+        world.arm.control.clear_faults()
+        world.arm.control.release()
+        worker.join(60)
+    assert holder.status("hub-fw")["active"] == "fw-b" and holder.status("hub-fw")["phase"] == "steady"
+    assert len(events.named("FailoverCompleted")) == 1
+    assert_on(world, "fw-b", "10.0.2.5")
