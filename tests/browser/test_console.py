@@ -113,7 +113,7 @@ def test_console_dry_run_failover_timeline_pause_resume_and_bad_key(world: Rig, 
     card.get_by_role("button", name="Dry run…").click()
     expect(dialog).to_be_visible()
     dialog.get_by_role("button", name="Fail over to fw-b").click()
-    expect(card.locator(".msg")).to_contain_text("Failed over to fw-b", timeout=30_000)
+    expect(card.locator(".msg")).to_contain_text("Failover to fw-b done", timeout=30_000)
     expect(card.locator(".active-nva")).to_have_text("fw-b")
     assert world.pip_holders() == ["fw-b-untrust"]
     history = requests.get(f"{host.url}/api/clusters/hub-fw/history", headers={"x-functions-key": host.key}, timeout=10).json()
