@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.pop("NVA_HA_CONFIG_FILE", None)
         nic, rt = profile.seconds("networkInterfaces.write"), profile.seconds("routeTables.write")
         timeline.say(f"latency profile azure x {args.scale:g}: NIC write {nic:.1f} s, route table write {rt:.1f} s, "
-                     f"reads {profile.seconds('read') * 1000:.0f} ms, Retry-After {profile.retry_after} s")
+                     f"reads {profile.seconds('read') * 1000:.0f} ms, Retry-After {profile.describe_retry_after()}")
         timeline.say(f"hub-fw: fw-a ({nvas['fw-a'].address}) active, fw-b ({nvas['fw-b'].address}) standby; "
                      f"{len(hub.all_tables)} managed route tables in {len(hub.subscriptions)} subscriptions "
                      f"({len(hub.discovered_tables)} found by discovery), {len(hub.unrelated_tables)} unrelated, "

@@ -2,77 +2,20 @@
 
 from __future__ import annotations
 
-import os
-import secrets
-import shutil
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from azure.functions.timer import TimerRequest
-from playwright.sync_api import BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, expect
 
-from emulation.functions_host import Host, serve
+from emulation.functions_host import Host
 from emulation.harness import free_port
 from emulation.profiles import Profile
-from tests.functions.registered import functions
+from tests.browser.chrome import tick, watched
 from tests.integration.rig import EventLog, Rig
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "docs" / "console.png"
-# Everything Chromium would fetch on its own (updates, safe browsing, field trials, sync) is off: loopback only.
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-default-apps", "--disable-extensions"]
-
-
-def chromium() -> str:
-    path = os.environ.get("NVA_HA_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        pytest.fail("the console test needs Chromium: `make chromium` installs Debian's package as root "
-                    "(apt-get install chromium); elsewhere install Chromium and set NVA_HA_CHROMIUM to its path")
-    return path
-
-
-def tick(times: int = 1, gap: float = 0.0) -> None:
-    for i in range(times):
-        if i and gap:
-            time.sleep(gap)  # spacing the probe cycles as the 5 s schedule would, shortened: only for a readable timeline
-        functions()["probe"].get_user_function()(TimerRequest())
-
-
-@pytest.fixture
-def host(world: Rig, monkeypatch: pytest.MonkeyPatch) -> Iterator[Host]:
-    for name, value in world.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("NVA_HA_PROBE_SCHEDULE", "*/5 * * * * *")
-    monkeypatch.delenv("NVA_HA_CONFIG_FILE", raising=False)
-    with serve(functions(), secrets.token_urlsafe(24)) as h:
-        yield h
-
-
-@pytest.fixture
-def browser(tmp_path: Path) -> Iterator[BrowserContext]:
-    with sync_playwright() as p:
-        # A fresh profile for every test (launch_persistent_context passes it as --user-data-dir).
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=chromium(), headless=True, args=FLAGS,
-            viewport={"width": 1280, "height": 900}, locale="en-GB", timezone_id="UTC")
-        try:
-            yield context
-        finally:
-            context.close()
-
-
-def watched(context: BrowserContext, host: Host) -> tuple[Page, list[str]]:
-    """A page whose script errors and requests to any other origin are collected."""
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("pageerror", lambda err: problems.append(f"script error: {err}"))
-    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
-    page.on("request", lambda req: None if req.url.startswith((host.url, "data:")) else problems.append(f"request to {req.url}"))
-    return page, problems
 
 
 def test_console_dry_run_failover_timeline_pause_resume_and_bad_key(world: Rig, host: Host, browser: BrowserContext,
@@ -102,7 +45,9 @@ def test_console_dry_run_failover_timeline_pause_resume_and_bad_key(world: Rig, 
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
     expect(dialog).to_contain_text("Fail hub-fw over to fw-b?")
-    expect(dialog.locator("tbody tr")).to_have_count(6)
+    planned = requests.post(f"{host.url}/api/clusters/hub-fw/failover", headers={"x-functions-key": host.key},
+                            json={"target": "fw-b", "dryRun": True}, timeout=30).json()["changes"]
+    expect(dialog.locator("tbody tr")).to_have_count(len(planned))
     expect(dialog).to_contain_text("detachPublicIp")
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
@@ -113,7 +58,7 @@ def test_console_dry_run_failover_timeline_pause_resume_and_bad_key(world: Rig, 
     card.get_by_role("button", name="Dry run…").click()
     expect(dialog).to_be_visible()
     dialog.get_by_role("button", name="Fail over to fw-b").click()
-    expect(card.locator(".msg")).to_contain_text("Failed over to fw-b", timeout=30_000)
+    expect(card.locator(".msg")).to_contain_text("Failover to fw-b done", timeout=30_000)
     expect(card.locator(".active-nva")).to_have_text("fw-b")
     assert world.pip_holders() == ["fw-b-untrust"]
     history = requests.get(f"{host.url}/api/clusters/hub-fw/history", headers={"x-functions-key": host.key}, timeout=10).json()

@@ -72,7 +72,7 @@ def test_history_of_an_automatic_then_a_manual_failover(app_env: Rig) -> None:
     # Detection: fw-a's first failed probe, one probe cycle before the failover started.
     assert when(auto["detectedAt"]) < when(auto["startedAt"]) < when(auto["completedAt"])
     for record in (auto, manual):
-        assert len(record["changes"]) == 6
+        assert {c["action"] for c in record["changes"]} == {"detachPublicIp", "attachPublicIp", "updateRoutes"}
         writes = record["writes"]
         assert sorted((w["resource"], w["action"]) for w in writes) == sorted(
             (c["resource"], c["action"]) for c in record["changes"])
