@@ -80,6 +80,7 @@ class Journal:
     lease_until: datetime
     force: bool = False
     steps: tuple[str, ...] = ()
+    carried: Mapping[str, Any] = field(default_factory=dict)  # floating IP configurations as they were before removal
     detected_at: datetime | None = None  # an automatic failover: the first failed probe of the NVA it leaves
 
     def lease_live(self, now: datetime) -> bool:

@@ -23,7 +23,6 @@ REFERENCE = (ROOT / "docs" / "reference.md").read_text()
 PENDING: dict[str, set[str]] = {
     "events": {"FailoverBlocked", "ReadinessChanged"},
     "routes": {"clusters/{cluster}/check"},
-    "fields": {"floatingIps", "routeFilter", "include", "exclude", "excludeRoutes", "privateIp", "publicIp"},
     "settings": {"NVA_HA_STATE_CONNECTION"},
 }
 
