@@ -23,7 +23,7 @@ class WriteClock:
         self._clock = clock
         self._lock = threading.Lock()
         self._started: dict[str, datetime] = {}
-        self._done: list[tuple[str, str, datetime]] = []
+        self._done: list[WriteTiming] = []
 
     def fenced(self, fence: Callable[[str], None]) -> Callable[[str], None]:
         """`fence`, noting the first moment each write was allowed to start."""
@@ -36,14 +36,14 @@ class WriteClock:
 
     def completed(self, change: Change) -> None:
         with self._lock:
-            self._done.append((change.resource, change.action, self._clock()))
+            end = self._clock()
+            start = self._started.pop(change.resource.lower(), end)  # a later write to the same resource starts anew
+            self._done.append(WriteTiming(change.resource, change.action, start, end))
 
     def writes(self) -> tuple[WriteTiming, ...]:
         """The completed writes, in the order they started."""
         with self._lock:
-            timed = [WriteTiming(resource, action, self._started.get(resource.lower(), end), end)
-                     for resource, action, end in self._done]
-        return tuple(sorted(timed, key=lambda w: (w.started_at, w.completed_at)))
+            return tuple(sorted(self._done, key=lambda w: (w.started_at, w.completed_at)))
 
 
 def parse_limit(params: Mapping[str, str]) -> int:

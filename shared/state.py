@@ -80,8 +80,8 @@ class Journal:
     lease_until: datetime
     force: bool = False
     steps: tuple[str, ...] = ()
-    detected_at: datetime | None = None  # an automatic failover: the first failed probe of the NVA it leaves
     carried: Mapping[str, Any] = field(default_factory=dict)  # floating IP configurations as they were before removal
+    detected_at: datetime | None = None  # an automatic failover: the first failed probe of the NVA it leaves
 
     def lease_live(self, now: datetime) -> bool:
         return now < self.lease_until
