@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 
 from emulation.functions_host import serve
 from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
-from emulation.ncrontab import Schedule
 from emulation.profiles import Profile
 from emulation.topology import two_firewalls
+from shared.schedule import Schedule
 
 
 def main(argv: list[str] | None = None) -> int:
