@@ -12,11 +12,11 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
-$(PY_STAMP): requirements.txt requirements-dev.txt cli/pyproject.toml
+$(PY_STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
-	$(BIN)/python -m pip install --quiet -e cli  # the nva-failover command, which tests/cli runs
+	$(BIN)/python -m pip install --quiet -e .  # the nva-failover command (pyproject.toml), which tests/cli runs
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
