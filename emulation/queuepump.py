@@ -13,6 +13,13 @@ from azure.functions.queue import QueueMessage as DeliveredMessage
 from azure.storage.queue import QueueClient, QueueMessage
 
 Handler = Callable[[bytes, QueueMessage], Any]
+_running: set[QueuePump] = set()  # started pumps, so that a test's timer run can wait for what it queued
+
+
+def drain_all(timeout: float = 120.0) -> None:
+    """Wait until every running pump's queue is empty and its messages have finished (after a timer run, say)."""
+    for pump in list(_running):
+        pump.drain(timeout)
 
 
 def function_handler(user_function: Callable[[DeliveredMessage], Any]) -> Handler:
@@ -113,9 +120,11 @@ class QueuePump:
                     wait = min(wait * 2, self.max_interval)
         self._thread = threading.Thread(target=loop, name="queue-pump", daemon=True)
         self._thread.start()
+        _running.add(self)
         return self
 
     def stop(self, wait: float = 120.0) -> None:
+        _running.discard(self)
         self._stop.set()
         if self._thread is not None:
             self._thread.join(wait)
