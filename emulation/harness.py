@@ -295,4 +295,5 @@ def http_probes(nvas: dict[str, NvaProcess], path: str = "/") -> dict[str, dict[
 
 def app_settings(arm: ArmEmulator, config: dict[str, Any], storage: str, table: str, **extra: str) -> dict[str, str]:
     """App settings (contract §3) that point the product at the emulated world."""
-    return {**arm.env(), "NVA_HA_CONFIG": json.dumps(config), "AzureWebJobsStorage": storage, "NVA_HA_STATE_TABLE": table, **extra}
+    return {**arm.env(), "NVA_HA_CONFIG": json.dumps(config), "AzureWebJobsStorage": storage, "NVA_HA_STATE_TABLE": table,
+            "NVA_HA_QUEUE": "nva-ha-changes", **extra}  # the queue trigger reads %NVA_HA_QUEUE%: infra sets it, so do we
