@@ -11,10 +11,11 @@ from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
 from .azure_network import AzureNetwork, NetworkTuning
 from .config import Config, load_config
+from .connection import StateConnection, resolve_state_connection
 from .engine import Engine, Tuning
 from .errors import ConfigError
 from .probes import NetworkProber
-from .table_store import TableStateStore, table_client_from_settings
+from .table_store import TableStateStore, table_client
 
 DEFAULT_TABLE = "nvahastate"
 DEFAULT_ARM = "https://management.azure.com"
@@ -26,6 +27,7 @@ class Settings:
 
     config: Config
     table: str
+    state_connection: StateConnection
     arm_endpoint: str
     client_id: str | None
     poll_interval: float
@@ -55,6 +57,7 @@ def read_settings(env: Mapping[str, str], app_root: Path) -> Settings:
     return Settings(
         config=load_config(env, app_root),
         table=table,
+        state_connection=resolve_state_connection(env),
         arm_endpoint=endpoint,
         client_id=env.get("AZURE_CLIENT_ID") or None,
         poll_interval=_positive(env, "NVA_HA_POLL_INTERVAL_SECONDS", 1.0),
@@ -75,7 +78,7 @@ def build_engine(env: Mapping[str, str], app_root: Path, network_tuning: Network
     def storage_credential(client_id: str | None) -> TokenCredential:
         return ManagedIdentityCredential(client_id=client_id) if client_id else credential(settings.client_id)
 
-    store = TableStateStore(table_client_from_settings(env, settings.table, storage_credential))
+    store = TableStateStore(table_client(settings.state_connection, settings.table, storage_credential))
     pacing = network_tuning or NetworkTuning()
     network = AzureNetwork(credential(settings.client_id), settings.arm_endpoint, replace(pacing, poll_interval=settings.poll_interval))
     tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=max(0.2, settings.lease_seconds / 5))
