@@ -107,8 +107,9 @@ class EmulatorControl:
         self._call("PUT", "rbac", {"assignments": assignments})
 
     def throttle(self, limits: dict[str, tuple[float, float]] | None = None, enabled: bool = True,
-                 scope: str = "subscription") -> None:
-        self._call("PUT", "throttle", {"limits": limits or {}, "enabled": enabled, "scope": scope})
+                 scope: str = "subscription", network: dict[str, float] | None = None) -> None:
+        """ARM's buckets (limits by kind: size, refill/s) and Microsoft.Network's windows (reads, writes, window s)."""
+        self._call("PUT", "throttle", {"limits": limits or {}, "enabled": enabled, "scope": scope, "network": network or {}})
 
     def token(self, principal: str) -> str:
         return str(self._call("POST", "tokens", {"principal": principal})["token"])

@@ -13,7 +13,9 @@ from typing import Any, Protocol, TypeVar
 import requests
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.transport import RequestsTransport
+from azure.core.polling.base_polling import OperationFailed
 from azure.mgmt.core.polling.arm_polling import ARMPolling
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network.models import NetworkInterface, RouteTable
@@ -22,6 +24,7 @@ from requests.adapters import HTTPAdapter
 from .config import Cluster
 from .desired import AzureView, Change, Desired, desired, holder_nic_ids
 from .errors import PermanentError, TransientError
+from .pacer import Pacer, PollClock, kind_of, subscription_of
 
 T = TypeVar("T")
 _log = logging.getLogger("nva_failover.network")
@@ -86,17 +89,34 @@ def translate(err: Exception, what: str) -> Exception:
 
 
 class _PacedPolling(ARMPolling):
-    """The SDK's ARM poller at our pace: every `interval` seconds instead of the 10 s Retry-After, with a deadline."""
+    """The SDK's ARM poller at our pace, with a deadline: first look when most writes of this kind are done (learnt),
+    then every `interval` instead of the 10 s Retry-After; no look right after the answer and no final GET."""
 
-    def __init__(self, interval: float, deadline: float, what: str) -> None:
+    def __init__(self, interval: float, deadline: float, what: str, polls: PollClock, kind: str) -> None:
         super().__init__(timeout=interval, lro_options={"final-state-via": "azure-async-operation"})
         self._deadline = deadline
         self._what = what
+        self._polls = polls
+        self._kind = kind
+        self._looks = 0
 
     def _extract_delay(self) -> float:
         if time.monotonic() > self._deadline:
             raise _Retry(f"{self._what}: still running at the deadline", 0.0)
-        return float(self._timeout)
+        return self._polls.first(self._kind, self._timeout) if self._looks == 0 else float(self._timeout)
+
+    def update_status(self) -> None:
+        super().update_status()
+        self._looks += 1
+        if self._looks == 1:
+            self._polls.learn(self._kind, self._timeout, self.finished())
+
+    def _poll(self) -> None:
+        while not self.finished():
+            self._delay()
+            self.update_status()
+        if str(self.status()).lower() in {"failed", "canceled", "cancelled"}:
+            raise OperationFailed("Operation failed or canceled")
 
 
 def _parts(resource_id: str) -> tuple[str, str, str]:
@@ -107,8 +127,10 @@ def _parts(resource_id: str) -> tuple[str, str, str]:
 class AzureNetwork:
     """The one Azure implementation of NetworkActions."""
 
-    def __init__(self, credential: TokenCredential, endpoint: str, tuning: NetworkTuning | None = None) -> None:
+    def __init__(self, credential: TokenCredential, endpoint: str, tuning: NetworkTuning | None = None,
+                 pacer: Pacer | None = None) -> None:
         self._credential = credential
+        self.pacer = pacer or Pacer()
         self._endpoint = endpoint.rstrip("/")
         self.tuning = tuning or NetworkTuning()
         self._clients: dict[str, NetworkManagementClient] = {}
@@ -137,8 +159,23 @@ class AzureNetwork:
                     transport=RequestsTransport(session=self._session, session_owner=False,
                                                 connection_timeout=self.tuning.connect_timeout,
                                                 read_timeout=self.tuning.read_timeout),
+                    raw_request_hook=self._before, raw_response_hook=self._after,
                 )
             return self._clients[key]
+
+    def _before(self, request: PipelineRequest[Any]) -> None:
+        """Each attempt waits for room in the budget (polls included), instead of finding the limit by 429."""
+        sub = subscription_of(request.http_request.url)
+        if sub:
+            self.pacer.acquire(sub, kind_of(request.http_request.method))
+
+    def _after(self, response: PipelineResponse[Any, Any]) -> None:
+        sub = subscription_of(response.http_request.url)
+        if sub:
+            kind = kind_of(response.http_request.method)
+            headers = response.http_response.headers
+            self.pacer.observe(sub, kind, headers.get(f"x-ms-ratelimit-remaining-subscription-{kind}"),
+                               headers.get("Retry-After"), response.http_response.status_code)
 
     # ----------------------------------------------------------------- retries
     def _backoff(self, raw: Exception, what: str, attempt: int, deadline: float) -> float:
@@ -238,7 +275,7 @@ class AzureNetwork:
         sub, group, name = _parts(change.resource)
         ops = self.client(sub)
         headers = {"If-Match": change.etag} if change.etag else {}
-        polling = _PacedPolling(self.tuning.poll_interval, deadline, f"write {change.resource}")
+        polling = _PacedPolling(self.tuning.poll_interval, deadline, f"write {change.resource}", self.pacer.polls, change.kind)
         if change.kind == "nic":
             ops.network_interfaces.begin_create_or_update(
                 group, name, NetworkInterface(change.body), headers=headers, polling=polling).result()

@@ -14,6 +14,7 @@ from .config import Config, load_config
 from .connection import StateConnection, resolve_state_connection
 from .engine import Engine, Tuning
 from .errors import ConfigError
+from .pacer import shared_pacer
 from .probes import NetworkProber
 from .table_store import TableStateStore, table_client
 
@@ -80,6 +81,7 @@ def build_engine(env: Mapping[str, str], app_root: Path, network_tuning: Network
 
     store = TableStateStore(table_client(settings.state_connection, settings.table, storage_credential))
     pacing = network_tuning or NetworkTuning()
-    network = AzureNetwork(credential(settings.client_id), settings.arm_endpoint, replace(pacing, poll_interval=settings.poll_interval))
+    network = AzureNetwork(credential(settings.client_id), settings.arm_endpoint, replace(pacing, poll_interval=settings.poll_interval),
+                           pacer=shared_pacer(f"{settings.arm_endpoint}|{settings.client_id or 'system-assigned'}"))
     tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=max(0.2, settings.lease_seconds / 5))
     return Engine(settings.config, store, NetworkProber(), network, actor=actor, tuning=tuning)
