@@ -99,17 +99,22 @@ class _PacedPolling(ARMPolling):
         self._polls = polls
         self._kind = kind
         self._looks = 0
+        self._answered = time.monotonic()
 
     def _extract_delay(self) -> float:
         if time.monotonic() > self._deadline:
             raise _Retry(f"{self._what}: still running at the deadline", 0.0)
         return self._polls.first(self._kind, self._timeout) if self._looks == 0 else float(self._timeout)
 
+    def initialize(self, *args: Any, **kwargs: Any) -> None:
+        self._answered = time.monotonic()
+        super().initialize(*args, **kwargs)
+
     def update_status(self) -> None:
         super().update_status()
         self._looks += 1
-        if self._looks == 1:
-            self._polls.learn(self._kind, self._timeout, self.finished())
+        if self.finished():
+            self._polls.learn(self._kind, self._timeout, self._looks, time.monotonic() - self._answered)
 
     def _poll(self) -> None:
         while not self.finished():

@@ -120,11 +120,11 @@ class Pacer:
 
 
 class PollClock:
-    """When to look at a running write first: the median duration of that kind of write, learnt as writes complete.
+    """When to look at a running write first, learnt from the writes of that kind that completed before it.
 
-    Every write polls first after `first(kind)`; a write found finished moves the estimate down a step, one found
-    still running moves it up a step, so it settles where half the writes are done at the first look (one status read
-    for most writes, two for the rest) and follows Azure as its latency changes. Later looks come every poll interval.
+    A write found done at its first look lowers the next first look by 5%; one that needed more looks raises it to
+    when that write was seen done. So most writes need one status read, a few two, and the estimate follows Azure's
+    latency both ways. Later looks come every poll interval.
     """
 
     def __init__(self, ceiling: float = 60.0) -> None:
@@ -136,11 +136,12 @@ class PollClock:
         with self._lock:
             return max(interval, self._first.get(kind, interval))
 
-    def learn(self, kind: str, interval: float, done_at_first_look: bool) -> None:
+    def learn(self, kind: str, interval: float, looks: int, elapsed: float) -> None:
+        """A write of `kind` was seen done at look `looks`, `elapsed` seconds after its answer."""
         with self._lock:
             now = max(interval, self._first.get(kind, interval))
-            step = interval / 4
-            self._first[kind] = min(self._ceiling, max(interval, now - step if done_at_first_look else now + step))
+            after = now * 0.95 if looks == 1 else max(now, elapsed)
+            self._first[kind] = min(self._ceiling, max(interval, after))
 
 
 _shared: dict[str, Pacer] = {}
