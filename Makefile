@@ -8,7 +8,12 @@ NODE_STAMP := node_modules/.installed
 CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup lint typecheck security test demo bench chaos clean
+# The host's view (tests/functions/test_host_view.py): the Functions worker library needs Python 3.13 (pyenv's, or on PATH).
+HOST_VENV  := .venv-host
+HOST_STAMP := $(HOST_VENV)/.installed
+PYTHON313  ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13))
+
+.PHONY: setup lint typecheck security host-env test demo bench chaos clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -28,6 +33,16 @@ $(CHECKOV_STAMP): requirements-security.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-security.txt
 	touch $@
 
+$(HOST_STAMP): requirements.txt requirements-host.txt
+	@test -n "$(PYTHON313)" || { echo "no Python 3.13 for the host-view environment: set PYTHON313=/path/to/python3.13"; exit 1; }
+	$(PYTHON313) -m venv $(HOST_VENV)
+	$(HOST_VENV)/bin/python -m pip install --quiet --upgrade pip
+	grep -v '^azure-functions' requirements.txt > $(HOST_VENV)/app-requirements.txt
+	$(HOST_VENV)/bin/python -m pip install --quiet -r requirements-host.txt -r $(HOST_VENV)/app-requirements.txt
+	touch $@
+
+host-env: $(HOST_STAMP)
+
 # checkov's Bicep framework, offline; every finding is fixed or waived in infra/checkov-waivers.json with a reason.
 security: $(CHECKOV_STAMP) $(PY_STAMP)
 	$(BIN)/python infra/checkov_gate.py $(CHECKOV_VENV)/bin/checkov
@@ -38,7 +53,7 @@ lint: $(PY_STAMP)
 typecheck: $(PY_STAMP)
 	$(BIN)/mypy
 
-test: setup lint typecheck security
+test: setup lint typecheck security host-env
 	$(BIN)/python -m pytest
 
 # A failover on emulated Azure, as it happens (realistic latency profile scaled by 0.5; under a minute).
@@ -55,4 +70,4 @@ chaos: setup
 	$(BIN)/python -m chaos
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(CHECKOV_VENV) $(HOST_VENV) node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -104,7 +104,9 @@ class _PacedPolling(ARMPolling):
     def _extract_delay(self) -> float:
         if time.monotonic() > self._deadline:
             raise _Retry(f"{self._what}: still running at the deadline", 0.0)
-        return self._polls.first(self._kind, self._timeout) if self._looks == 0 else float(self._timeout)
+        # Not before most writes of this kind are done (learnt, also from writes finishing meanwhile), then every interval.
+        typical = self._answered + self._polls.first(self._kind, self._timeout) - time.monotonic()
+        return max(float(self._timeout), typical)
 
     def initialize(self, *args: Any, **kwargs: Any) -> None:
         self._answered = time.monotonic()

@@ -146,9 +146,14 @@ class PollClock:
 
 _shared: dict[str, Pacer] = {}
 _shared_lock = threading.Lock()
+_polls = PollClock()
 
 
 def shared_pacer(principal: str) -> Pacer:
-    """One pacer per identity in this process: ARM's buckets are per principal, whatever engine makes the calls."""
+    """One pacer per identity in this process (ARM's buckets are per principal, whatever engine makes the calls), and
+    one poll clock for the process (how long Azure's writes take is learnt across engines and runs)."""
     with _shared_lock:
-        return _shared.setdefault(principal, Pacer())
+        if principal not in _shared:
+            _shared[principal] = Pacer()
+            _shared[principal].polls = _polls
+        return _shared[principal]
