@@ -120,28 +120,28 @@ class Pacer:
 
 
 class PollClock:
-    """When to look at a running write first, learnt from the writes of that kind that completed before it.
+    """When to look at a running write first: the median of when the last writes of its kind were seen done.
 
-    A write found done at its first look lowers the next first look by 5%; one that needed more looks raises it to
-    when that write was seen done. So most writes need one status read, a few two, and the estimate follows Azure's
-    latency both ways. Later looks come every poll interval.
+    A write seen done at its first look counts as done a tenth sooner (it may well have been), one that needed more
+    looks counts when it was seen done; so the first look follows Azure's latency both ways, most writes need one
+    status read, and one write that hung for minutes does not slow the next ones. Later looks: every poll interval.
     """
 
-    def __init__(self, ceiling: float = 60.0) -> None:
-        self._ceiling = ceiling
-        self._first: dict[str, float] = {}
+    def __init__(self, window: int = 15) -> None:
+        self._seen: dict[str, deque[float]] = {}
+        self._window = window
         self._lock = threading.Lock()
 
     def first(self, kind: str, interval: float) -> float:
         with self._lock:
-            return max(interval, self._first.get(kind, interval))
+            seen = sorted(self._seen.get(kind, ()))
+        return max(interval, seen[len(seen) // 2]) if seen else interval
 
     def learn(self, kind: str, interval: float, looks: int, elapsed: float) -> None:
         """A write of `kind` was seen done at look `looks`, `elapsed` seconds after its answer."""
         with self._lock:
-            now = max(interval, self._first.get(kind, interval))
-            after = now * 0.95 if looks == 1 else max(now, elapsed)
-            self._first[kind] = min(self._ceiling, max(interval, after))
+            seen = self._seen.setdefault(kind, deque(maxlen=self._window))
+            seen.append(max(interval, elapsed * 0.9 if looks == 1 else elapsed))
 
 
 _shared: dict[str, Pacer] = {}
