@@ -15,8 +15,6 @@ from azure.core.credentials import TokenCredential
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.transport import RequestsTransport
-from azure.core.polling.base_polling import OperationFailed
-from azure.mgmt.core.polling.arm_polling import ARMPolling
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network.models import NetworkInterface, RouteTable
 from requests.adapters import HTTPAdapter
@@ -24,7 +22,9 @@ from requests.adapters import HTTPAdapter
 from .config import Cluster
 from .desired import AzureView, Change, Desired, desired, holder_nic_ids
 from .errors import PermanentError, TransientError
-from .pacer import Pacer, PollClock, kind_of, subscription_of
+from .pacer import Pacer, kind_of, subscription_of
+from .polling import PacedPolling
+from .polling import Retry as _Retry
 
 T = TypeVar("T")
 _log = logging.getLogger("nva_failover.network")
@@ -54,14 +54,6 @@ class NetworkActions(Protocol):
         """Make the writes: detaches and route tables in parallel, then attaches; one write at a time per resource."""
 
 
-class _Retry(TransientError):
-    """Worth another attempt after `after` seconds (re-reading the resource first, for a write)."""
-
-    def __init__(self, message: str, after: float = 0.0) -> None:
-        super().__init__(message)
-        self.after = after
-
-
 def translate(err: Exception, what: str) -> Exception:
     """A vendor error as ours: _Retry (with its wait) for what passes, PermanentError for what does not."""
     if isinstance(err, ServiceRequestError | ServiceResponseError):
@@ -86,44 +78,6 @@ def translate(err: Exception, what: str) -> Exception:
             return _Retry(message, 1.0)  # a long-running operation that ended Failed
         return PermanentError(message)
     return err
-
-
-class _PacedPolling(ARMPolling):
-    """The SDK's ARM poller at our pace, with a deadline: first look when most writes of this kind are done (learnt),
-    then every `interval` instead of the 10 s Retry-After; no look right after the answer and no final GET."""
-
-    def __init__(self, interval: float, deadline: float, what: str, polls: PollClock, kind: str) -> None:
-        super().__init__(timeout=interval, lro_options={"final-state-via": "azure-async-operation"})
-        self._deadline = deadline
-        self._what = what
-        self._polls = polls
-        self._kind = kind
-        self._looks = 0
-        self._answered = time.monotonic()
-
-    def _extract_delay(self) -> float:
-        if time.monotonic() > self._deadline:
-            raise _Retry(f"{self._what}: still running at the deadline", 0.0)
-        # Not before most writes of this kind are done (learnt, also from writes finishing meanwhile), then every interval.
-        typical = self._answered + self._polls.first(self._kind, self._timeout) - time.monotonic()
-        return max(float(self._timeout), typical)
-
-    def initialize(self, *args: Any, **kwargs: Any) -> None:
-        self._answered = time.monotonic()
-        super().initialize(*args, **kwargs)
-
-    def update_status(self) -> None:
-        super().update_status()
-        self._looks += 1
-        if self.finished():
-            self._polls.learn(self._kind, self._timeout, self._looks, time.monotonic() - self._answered)
-
-    def _poll(self) -> None:
-        while not self.finished():
-            self._delay()
-            self.update_status()
-        if str(self.status()).lower() in {"failed", "canceled", "cancelled"}:
-            raise OperationFailed("Operation failed or canceled")
 
 
 def _parts(resource_id: str) -> tuple[str, str, str]:
@@ -282,7 +236,7 @@ class AzureNetwork:
         sub, group, name = _parts(change.resource)
         ops = self.client(sub)
         headers = {"If-Match": change.etag} if change.etag else {}
-        polling = _PacedPolling(self.tuning.poll_interval, deadline, f"write {change.resource}", self.pacer.polls, change.kind)
+        polling = PacedPolling(self.tuning.poll_interval, deadline, f"write {change.resource}", self.pacer.polls, change.kind)
         if change.kind == "nic":
             ops.network_interfaces.begin_create_or_update(
                 group, name, NetworkInterface(change.body), headers=headers, polling=polling).result()
