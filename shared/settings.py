@@ -11,15 +11,17 @@ from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
 from .azure_network import AzureNetwork, NetworkTuning
 from .config import Config, load_config
-from .connection import StateConnection, resolve_state_connection
+from .connection import resolve_state_connection
 from .engine import Engine, Tuning
 from .errors import ConfigError
 from .pacer import shared_pacer
 from .probes import NetworkProber
+from .schedule import Schedule, lease_seconds
 from .table_store import TableStateStore, table_client
 
 DEFAULT_TABLE = "nvahastate"
 DEFAULT_ARM = "https://management.azure.com"
+DEFAULT_SCHEDULE = "*/5 * * * * *"
 
 
 @dataclass(frozen=True)
@@ -28,11 +30,11 @@ class Settings:
 
     config: Config
     table: str
-    state_connection: StateConnection
     arm_endpoint: str
     client_id: str | None
     poll_interval: float
-    lease_seconds: float
+    schedule: str
+    lease_seconds: float  # derived from the schedule: a crashed change is resumed by the next scheduled run
 
 
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:
@@ -55,14 +57,19 @@ def read_settings(env: Mapping[str, str], app_root: Path) -> Settings:
     endpoint = env.get("NVA_HA_ARM_ENDPOINT") or DEFAULT_ARM
     if not endpoint.startswith("https://"):
         raise ConfigError([f"NVA_HA_ARM_ENDPOINT: {endpoint!r} must be an https:// URL"])
+    expression = env.get("NVA_HA_PROBE_SCHEDULE") or DEFAULT_SCHEDULE
+    try:
+        schedule = Schedule(expression)
+    except ValueError as err:
+        raise ConfigError([f"NVA_HA_PROBE_SCHEDULE: {err}"]) from None
     return Settings(
         config=load_config(env, app_root),
         table=table,
-        state_connection=resolve_state_connection(env),
         arm_endpoint=endpoint,
         client_id=env.get("AZURE_CLIENT_ID") or None,
         poll_interval=_positive(env, "NVA_HA_POLL_INTERVAL_SECONDS", 1.0),
-        lease_seconds=_positive(env, "NVA_HA_LEASE_SECONDS", 15.0),
+        schedule=expression,
+        lease_seconds=lease_seconds(schedule),
     )
 
 
@@ -75,13 +82,14 @@ def build_engine(env: Mapping[str, str], app_root: Path, network_tuning: Network
                  actor: str | None = None) -> Engine:
     """The engine for these settings. Raises ConfigError naming every bad field; touches nothing before that."""
     settings = read_settings(env, app_root)
+    state = resolve_state_connection(env)
 
     def storage_credential(client_id: str | None) -> TokenCredential:
         return ManagedIdentityCredential(client_id=client_id) if client_id else credential(settings.client_id)
 
-    store = TableStateStore(table_client(settings.state_connection, settings.table, storage_credential))
+    store = TableStateStore(table_client(state, settings.table, storage_credential))
     pacing = network_tuning or NetworkTuning()
     network = AzureNetwork(credential(settings.client_id), settings.arm_endpoint, replace(pacing, poll_interval=settings.poll_interval),
                            pacer=shared_pacer(f"{settings.arm_endpoint}|{settings.client_id or 'system-assigned'}"))
-    tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=max(0.2, settings.lease_seconds / 5))
+    tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=settings.lease_seconds / 5)
     return Engine(settings.config, store, NetworkProber(), network, actor=actor, tuning=tuning)
