@@ -92,6 +92,7 @@ class AzureNetwork:
                  pacer: Pacer | None = None) -> None:
         self._credential = credential
         self.pacer = pacer or Pacer()
+        self._held = threading.local()  # .write: seconds this thread's write waited for budget (extends its deadline)
         self._endpoint = endpoint.rstrip("/")
         self.tuning = tuning or NetworkTuning()
         self._clients: dict[str, NetworkManagementClient] = {}
@@ -128,7 +129,9 @@ class AzureNetwork:
         """Each attempt waits for room in the budget (polls included), instead of finding the limit by 429."""
         sub = subscription_of(request.http_request.url)
         if sub:
-            self.pacer.acquire(sub, kind_of(request.http_request.method))
+            waited = self.pacer.acquire(sub, kind_of(request.http_request.method))
+            if (held := getattr(self._held, "write", None)) is not None:
+                held[0] += waited
 
     def _after(self, response: PipelineResponse[Any, Any]) -> None:
         sub = subscription_of(response.http_request.url)
@@ -235,7 +238,7 @@ class AzureNetwork:
         return AzureView(nics, pips, tables)
 
     # ----------------------------------------------------------------- writes
-    def _put(self, change: Change, deadline: float) -> None:
+    def _put(self, change: Change, deadline: Callable[[], float]) -> None:
         sub, group, name = _parts(change.resource)
         ops = self.client(sub)
         headers = {"If-Match": change.etag} if change.etag else {}
@@ -248,7 +251,13 @@ class AzureNetwork:
 
     def _write(self, change: Change, want: Desired, fence: Fence) -> Change | None:
         """Write one resource until it holds what it should; re-read and re-plan after a conflict or a lost answer."""
-        deadline = time.monotonic() + self.tuning.write_deadline
+        # The deadline bounds Azure, not our own pacing: time held for budget (a full 5-minute window) extends it.
+        held = self._held.write = [0.0]  # this thread's PUTs add their wait (status polls run in the SDK's thread)
+        start = time.monotonic()
+
+        def deadline() -> float:
+            return start + self.tuning.write_deadline + held[0]
+
         current: Change | None = change
         attempt = 0
         while current is not None:
@@ -261,17 +270,17 @@ class AzureNetwork:
                 _log.info("write completed: %s %s in %.1fs", current.action, current.resource, time.monotonic() - started)
                 return current
             except Exception as raw:
-                wait = self._backoff(raw, f"{current.action} {current.resource}", attempt, deadline)
+                wait = self._backoff(raw, f"{current.action} {current.resource}", attempt, deadline())
                 _log.info("write %s failed, re-reading in %.1fs: %s", current.resource, wait, raw)
                 time.sleep(wait)
-            body = self._get(current.resource, deadline)
+            body = self._get(current.resource, deadline())
             if body is None:
                 raise PermanentError(f"{current.resource} disappeared during the failover")
             while (body.get("properties") or {}).get("provisioningState") in {"Updating", "Creating"}:
-                if time.monotonic() > deadline:
+                if time.monotonic() > deadline():
                     raise TransientError(f"{current.resource} still Updating at the deadline")
                 time.sleep(self.tuning.poll_interval)
-                body = self._get(current.resource, deadline) or body
+                body = self._get(current.resource, deadline()) or body
             replanned = want.nic_change(body) if current.kind == "nic" else want.route_table_change(body)
             if replanned is None:
                 return replace(current, etag=body.get("etag"))  # already right: a lost answer to a write that landed

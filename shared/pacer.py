@@ -84,15 +84,18 @@ class Pacer:
             sent.append(now)
         return wait
 
-    def acquire(self, subscription: str, kind: str) -> None:
-        """Blocks until the request fits the budget, then charges it."""
+    def acquire(self, subscription: str, kind: str) -> float:
+        """Blocks until the request fits the budget, then charges it; answers the seconds it was held."""
+        held = 0.0
         while True:
             with self._lock:
                 wait = self._wait(subscription.lower(), kind, self._clock())
                 if wait <= 0.0:
-                    return
-                self.waited += wait
-            self._sleep(min(wait, 5.0))
+                    return held
+                nap = min(wait, 5.0)
+                self.waited += nap
+            self._sleep(nap)
+            held += nap
 
     def observe(self, subscription: str, kind: str, remaining: str | None, retry_after: str | None = None,
                 status: int = 200) -> None:

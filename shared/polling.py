@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from azure.core.polling.base_polling import OperationFailed
@@ -24,7 +25,7 @@ class PacedPolling(ARMPolling):
     """The SDK's ARM poller at our pace, with a deadline: first look when most writes of this kind are done (learnt),
     then every `interval` instead of the 10 s Retry-After; no look right after the answer and no final GET."""
 
-    def __init__(self, interval: float, deadline: float, what: str, polls: PollClock, kind: str) -> None:
+    def __init__(self, interval: float, deadline: Callable[[], float], what: str, polls: PollClock, kind: str) -> None:
         super().__init__(timeout=interval, lro_options={"final-state-via": "azure-async-operation"})
         self._deadline = deadline
         self._what = what
@@ -34,7 +35,7 @@ class PacedPolling(ARMPolling):
         self._answered = time.monotonic()
 
     def _extract_delay(self) -> float:
-        if time.monotonic() > self._deadline:
+        if time.monotonic() > self._deadline():
             raise Retry(f"{self._what}: still running at the deadline", 0.0)
         # Not before most writes of this kind are done (learnt, also from writes finishing meanwhile), then every interval.
         typical = self._answered + self._polls.first(self._kind, self._timeout) - time.monotonic()
