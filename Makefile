@@ -13,7 +13,7 @@ HOST_VENV  := .venv-host
 HOST_STAMP := $(HOST_VENV)/.installed
 PYTHON313  ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13))
 
-.PHONY: setup lint typecheck security host-env test demo bench chaos clean
+.PHONY: setup chromium lint typecheck security host-env test demo console bench chaos clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -53,12 +53,24 @@ lint: $(PY_STAMP)
 typecheck: $(PY_STAMP)
 	$(BIN)/mypy
 
-test: setup lint typecheck security host-env
+# Headless Chromium for the console's browser test: Debian's package, installed (as root, with apt-get) where it is missing.
+# Elsewhere: install Chromium yourself and set NVA_HA_CHROMIUM to its path.
+chromium:
+	@if [ -n "$$NVA_HA_CHROMIUM" ] && [ -x "$$NVA_HA_CHROMIUM" ] || command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else echo "make chromium: Chromium is missing; run 'sudo apt-get install chromium' (Debian) or set NVA_HA_CHROMIUM" >&2; exit 1; fi
+
+test: setup chromium lint typecheck security host-env
 	$(BIN)/python -m pytest
 
 # A failover on emulated Azure, as it happens (realistic latency profile scaled by 0.5; under a minute).
 demo: setup
 	$(BIN)/python -m demo
+
+# The demo's world left up with the operators' console on http://127.0.0.1:7071 (the URL with its key is printed); Ctrl-C stops it.
+console: setup
+	$(BIN)/python -m demo.console
 
 # Detection, actuation against the physical limit and the serial approach, throttled scale, calls, start-up:
 # writes bench/results.json and bench/results.md (several minutes).

@@ -18,10 +18,12 @@ from .config import Cluster, Config
 from .desired import AzureView, Change, desired, plan_changes
 from .errors import EngineError, RequestError, StateConflict, StateUnavailable
 from .events import emit
+from .floating import carried_configs
+from .history import WriteClock
 from .lease import LeaseKeeper
 from .policy import Event, ManualRequest, decide, decide_manual, initial_state, start
 from .probes import Prober
-from .state import ClusterState, FailoverRecord, Journal, StateStore, iso, record_json
+from .state import ClusterState, FailoverRecord, Journal, StateStore, Timeline, iso, record_json
 
 _log = logging.getLogger("nva_failover.engine")
 
@@ -144,19 +146,25 @@ class Engine:
                  **({"stepsDone": list(journal.steps)} if resumed else {}))
         step = "read"
         applied: list[Change] = []
+        timer = WriteClock(self.clock)
         failure: Exception | None = None
         with LeaseKeeper(self.store, state, self.clock, self._lease, self.tuning.renew_every_seconds) as keeper:
+            def done(c: Change) -> None:
+                timer.completed(c)
+                keeper.record(f"{c.action} {c.resource}")
+
             try:
                 view = view or self.network.read(cluster)
-                want = desired(cluster, journal.to_nva, view)
-                changes = plan_changes(cluster, journal.to_nva, view)
+                carried = self._carry(cluster, keeper, view)
+                want = desired(cluster, journal.to_nva, view, carried)
+                changes = plan_changes(cluster, journal.to_nva, view, carried)
                 if journal.kind == "repair":
                     for c in changes:
                         emit("DriftDetected", cluster.name, resource=c.resource, expected=dict(c.after), found=dict(c.before))
                 step = "write"
-                applied = self.network.apply(changes, want, keeper.fence, lambda c: keeper.record(f"{c.action} {c.resource}"))
+                applied = self.network.apply(changes, want, timer.fenced(keeper.fence), done)
                 step = "verify"
-                left = plan_changes(cluster, journal.to_nva, self.network.read(cluster))
+                left = plan_changes(cluster, journal.to_nva, self.network.read(cluster), carried)
                 if left:
                     raise EngineError(f"verify: still different after the writes: {', '.join(c.resource for c in left)}")
                 step = "complete"
@@ -171,9 +179,21 @@ class Engine:
                  kind=journal.kind)
             keeper.release()
             raise failure
-        return self._complete(cluster, keeper, applied), [c.describe() for c in applied]
+        return self._complete(cluster, keeper, applied, Timeline(journal.detected_at, timer.writes())), \
+            [c.describe() for c in applied]
 
-    def _complete(self, cluster: Cluster, keeper: LeaseKeeper, applied: list[Change]) -> ClusterState:
+    @staticmethod
+    def _carry(cluster: Cluster, keeper: LeaseKeeper, view: AzureView) -> dict[str, Any]:
+        """Record the floating IP configurations in the journal before any write removes one, so a run resuming after
+        a crash between the removal and the addition still adds them with their public IP, ASGs and pools."""
+        journal = keeper.state.journal
+        assert journal is not None
+        carried = {**journal.carried, **carried_configs(cluster, view.nics)}
+        if carried != dict(journal.carried):
+            keeper.commit(lambda s: replace(s, journal=replace(s.journal, carried=carried)) if s.journal else s)
+        return carried
+
+    def _complete(self, cluster: Cluster, keeper: LeaseKeeper, applied: list[Change], timeline: Timeline) -> ClusterState:
         journal = keeper.state.journal
         assert journal is not None
         now = self.clock()
@@ -189,7 +209,7 @@ class Engine:
 
         saved = keeper.commit(done)
         if record is not None:
-            self.store.append_history(cluster.name, record, changes)
+            self.store.append_history(cluster.name, record, changes, timeline)
             emit("FailoverCompleted", cluster.name, epoch=record.epoch, to=record.to_nva, trigger=record.trigger,
                  durationMs=record.duration_ms, changes=changes, **{"from": record.from_nva})
         else:

@@ -41,10 +41,9 @@ def test_a_killed_failover_is_finished_by_the_first_scheduled_run(chaos_lab: Lab
     assert result["reached"], f"the actor never reached {point!r}"
     assert result["completedByFirstScheduledRun"], result
     assert result["maxNicsHoldingPublicIp"] <= 1
-    # Killed just before the schedule fired: that run finished the failover, so within one period of the crash the
-    # public IP is back on an NVA (the run waited out the dead actor's lease, 2.5 s, then made the writes left).
-    assert result["crashToConvergedSeconds"] < 5, result
-    assert result["publicIpDetachedAfterCrashSeconds"] < 5, result
+    # Killed 0.3 s before the schedule fired, with its lease renewed an instant earlier: the run that fired found the
+    # lease live, waited it out (2.5 s) within itself and finished (figures: `make chaos`, not asserted as timings).
+    assert result["firstScheduledRunAfterCrashSeconds"] < 5, result
 
 
 @pytest.mark.parametrize("scenario", ["429 storm on NIC writes", "lost response to the applied detach",

@@ -70,7 +70,7 @@ def test_move_public_ip_by_updating_nics_keeps_every_other_property(seeded: ArmE
         assert new["etag"] != old["etag"]
         assert new["tags"] == old["tags"]
         for prop in ("enableIPForwarding", "enableAcceleratedNetworking", "networkSecurityGroup", "dnsSettings",
-                     "macAddress", "nvaUnmodelledSetting", "resourceGuid"):
+                     "macAddress", "nicType", "disableTcpStateTracking", "resourceGuid"):
             assert new["properties"][prop] == old["properties"][prop], prop
         assert new["properties"]["ipConfigurations"][0]["properties"]["subnet"] == \
             old["properties"]["ipConfigurations"][0]["properties"]["subnet"]

@@ -19,6 +19,8 @@ ROUTES = {
     "failover": ("clusters/{cluster}/failover", ["POST"], "failover"),
     "pause": ("clusters/{cluster}/pause", ["POST"], "pause"),
     "resume": ("clusters/{cluster}/resume", ["POST"], "resume"),
+    "history": ("clusters/{cluster}/history", ["GET"], "history"),
+    "console": ("console", ["GET"], "console"),
 }
 
 
@@ -69,7 +71,7 @@ def package() -> set[str]:
 
 def test_deployment_package_holds_the_app_and_nothing_of_tests_or_emulation() -> None:
     files = package()
-    assert {"function_app.py", "host.json", "requirements.txt", "shared/__init__.py", "shared/engine.py"} <= files
+    assert {"function_app.py", "host.json", "requirements.txt", "shared/__init__.py", "shared/engine.py", "shared/console.html"} <= files
     assert all(f in {"function_app.py", "host.json", "requirements.txt", "nva-ha.json"} or f.startswith("shared/") for f in files), \
         sorted(files)
     for f in files:

@@ -61,7 +61,7 @@ def test_automatic_failover_moves_public_ip_and_every_owned_route(world: Rig, ev
         new = after[key]
         if "/networkinterfaces/" in key:
             for prop in ("enableIPForwarding", "enableAcceleratedNetworking", "networkSecurityGroup", "dnsSettings",
-                         "nvaUnmodelledSetting", "macAddress", "resourceGuid"):
+                         "nicType", "disableTcpStateTracking", "macAddress", "resourceGuid"):
                 assert new["properties"][prop] == old["properties"][prop], (key, prop)
             assert new["tags"] == old["tags"]
         if "/routetables/" in key:
