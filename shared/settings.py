@@ -11,12 +11,14 @@ from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
 from .azure_network import AzureNetwork, NetworkTuning
 from .config import Config, load_config
+from .connection import resolve_state_connection
 from .dispatch import DEFAULT_QUEUE, QueueDispatcher, queue_client_from_settings, valid_queue_name
 from .engine import Engine, Tuning
 from .errors import ConfigError
+from .pacer import shared_pacer
 from .probes import NetworkProber
 from .schedule import Schedule, lease_seconds
-from .table_store import TableStateStore, table_client_from_settings
+from .table_store import TableStateStore, table_client
 
 DEFAULT_TABLE = "nvahastate"
 DEFAULT_ARM = "https://management.azure.com"
@@ -92,13 +94,15 @@ def build_engine(env: Mapping[str, str], app_root: Path, network_tuning: Network
     """The engine for these settings. Raises ConfigError naming every bad field; touches nothing before that.
     With `queue`, the changes it locks go to the executor's queue; without, it carries them out itself."""
     settings = read_settings(env, app_root)
+    state = resolve_state_connection(env)
 
     def storage_credential(client_id: str | None) -> TokenCredential:
         return ManagedIdentityCredential(client_id=client_id) if client_id else credential(settings.client_id)
 
-    store = TableStateStore(table_client_from_settings(env, settings.table, storage_credential))
+    store = TableStateStore(table_client(state, settings.table, storage_credential))
     pacing = network_tuning or NetworkTuning()
-    network = AzureNetwork(credential(settings.client_id), settings.arm_endpoint, replace(pacing, poll_interval=settings.poll_interval))
+    network = AzureNetwork(credential(settings.client_id), settings.arm_endpoint, replace(pacing, poll_interval=settings.poll_interval),
+                           pacer=shared_pacer(f"{settings.arm_endpoint}|{settings.client_id or 'system-assigned'}"))
     tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=settings.lease_seconds / 5,
                     manual_wait_seconds=settings.manual_wait_seconds)
     dispatcher = QueueDispatcher(queue_client_from_settings(env, settings.queue, storage_credential)) if queue else None

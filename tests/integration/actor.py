@@ -16,7 +16,9 @@ from shared.settings import build_engine
 
 def main() -> None:
     cycles, interval = int(sys.argv[1]), float(sys.argv[2])
+    start_at = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0  # wall-clock time of the first cycle, to race others
     engine = build_engine(os.environ, Path(__file__).resolve().parents[2])
+    time.sleep(max(0.0, start_at - time.time()))
 
     def run(body: bytes, _: Any) -> None:  # this process is an instance of the app: its executor runs what it queues
         message = Dispatch.parse(body)
