@@ -162,12 +162,12 @@ def test_a_manual_failover_longer_than_the_http_limit_answers_202_and_completes(
             assert body == {"cluster": "hub-fw", "epoch": 1, "from": "fw-a", "to": "fw-b", "status": "running",
                             "statusUrl": "/api/clusters/hub-fw", "historyUrl": "/api/clusters/hub-fw/history"}
             assert resp.headers["Location"] == "/api/clusters/hub-fw"
-            assert world.arm.control.hung() == 1, "the failover is still writing"
-            running = status("hub-fw")
+            running = status("hub-fw")  # the attach cannot complete while held: the failover is still running
             assert (running["phase"], running["epoch"]) == ("failing_over", 1)
             # A second request meanwhile is refused, as any request during a failover is.
             again = post_failover("hub-fw", '{"target": "fw-b"}')
             assert again.status_code == 409 and json.loads(again.get_body())["error"]["code"] == "FailoverInProgress"
+            wait_for(lambda: world.arm.control.hung() == 1, 30, "the executor's attach to be held")
         finally:
             world.arm.control.clear_faults()
             world.arm.control.release()
