@@ -505,9 +505,6 @@ output functionAppName string = app.name
 output principalId string = identity.properties.principalId
 output clientId string = identity.properties.clientId
 output roleDefinitionId string = failoverRole.outputs.roleDefinitionId
-<<<<<<< HEAD
 output workbookId string = workbook.outputs.workbookId
-=======
 @description('The state account (for stateAccountId of a further region\'s deployment).')
 output stateAccountId string = resourceId(stateAccountScope[2], stateAccountScope[4], 'Microsoft.Storage/storageAccounts', stateAccountName)
->>>>>>> i14
