@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import requests
+
 from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
 from emulation.topology import Hub, two_firewalls
 from shared.engine import Engine
@@ -81,6 +83,22 @@ class Rig:
             body["name"]: {r["name"]: r["properties"].get("nextHopIpAddress") for r in body["properties"]["routes"]}
             for key, body in self.snapshot().items() if "/routetables/" in key
         }
+
+    def tamper(self, resource_id: str, change: Callable[[dict[str, Any]], None]) -> None:
+        """Someone else (another principal, not the controller) reads the resource, changes it and writes it back."""
+        token = self.arm.control.token("someone-else")
+        url, args = f"{self.arm.arm_url}{resource_id}", {
+            "params": {"api-version": "2026-03-01"}, "headers": {"Authorization": f"Bearer {token}"},
+            "verify": self.arm.ca_path, "timeout": 10}
+        body = requests.get(url, **args).json()  # type: ignore[arg-type]
+        change(body)
+        assert requests.put(url, json=body, **args).ok  # type: ignore[arg-type]
+
+    def set_hop(self, table_id: str, route: str, hop: str) -> None:
+        """Someone else rewrites one route's next hop."""
+        def change(body: dict[str, Any]) -> None:
+            next(r for r in body["properties"]["routes"] if r["name"] == route)["properties"]["nextHopIpAddress"] = hop
+        self.tamper(table_id, change)
 
     def writes(self) -> list[dict[str, Any]]:
         return [r for r in self.arm.control.requests() if r["method"] in {"PUT", "DELETE", "PATCH"}]

@@ -7,8 +7,6 @@ import subprocess
 import threading
 import time
 
-import requests
-
 from shared.policy import ManualRequest
 from tests.integration.rig import EventLog, Rig
 
@@ -166,14 +164,8 @@ def test_drift_is_detected_and_repaired(world: Rig, events: EventLog) -> None:
     world.policy["reconcileEverySeconds"] = 0.5
     engine = world.engine()
     settle(world)
-    token = world.arm.control.token("someone-else")
     table_id = world.hub.listed_tables[1]
-    url, args = f"{world.arm.arm_url}{table_id}", {
-        "params": {"api-version": "2026-03-01"}, "headers": {"Authorization": f"Bearer {token}"},
-        "verify": world.arm.ca_path, "timeout": 10}
-    body = requests.get(url, **args).json()  # type: ignore[arg-type]
-    body["properties"]["routes"][0]["properties"]["nextHopIpAddress"] = "10.0.2.5"
-    assert requests.put(url, json=body, **args).ok  # type: ignore[arg-type]
+    world.set_hop(table_id, "default-via-fw", "10.0.2.5")
     time.sleep(0.6)
     world.arm.control.clear_requests()
     engine.probe_cycle()
@@ -209,13 +201,7 @@ def test_tables_outside_the_scope_are_never_written_nor_planned(world: Rig, even
 
     # Drift on a managed table is repaired; the pinned tables, which still point at fw-a and fw-b, are not "drift".
     table_id = world.hub.listed_tables[0]
-    token = world.arm.control.token("someone-else")
-    url, args = f"{world.arm.arm_url}{table_id}", {
-        "params": {"api-version": "2026-03-01"}, "headers": {"Authorization": f"Bearer {token}"},
-        "verify": world.arm.ca_path, "timeout": 10}
-    body = requests.get(url, **args).json()  # type: ignore[arg-type]
-    body["properties"]["routes"][0]["properties"]["nextHopIpAddress"] = "10.0.2.4"
-    assert requests.put(url, json=body, **args).ok  # type: ignore[arg-type]
+    world.set_hop(table_id, "default-via-fw", "10.0.2.4")
     time.sleep(0.6)
     world.arm.control.clear_requests()
     engine.probe_cycle()

@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import requests
 
 from emulation.estates import ILB_FRONTEND, PLB, V6_HOP_WRITTEN, VIP, Estate, floating_estate
 from emulation.harness import ArmEmulator, Azurite, NvaProcess, http_probes
@@ -181,16 +180,7 @@ def test_route_filter_dry_run_lists_exactly_the_moving_routes(estate: Rig) -> No
 
 def put_route(rig: Rig, table: str, route: str, hop: str) -> None:
     """Someone else (not the controller) rewrites one route's next hop."""
-    token = rig.arm.control.token("someone-else")
-    table_id = next(t for t in rig.hub.listed_tables if t.endswith(f"/{table}"))
-    url, args = f"{rig.arm.arm_url}{table_id}", {
-        "params": {"api-version": "2026-03-01"}, "headers": {"Authorization": f"Bearer {token}"},
-        "verify": rig.arm.ca_path, "timeout": 10}
-    body = requests.get(url, **args).json()  # type: ignore[arg-type]
-    for r in body["properties"]["routes"]:
-        if r["name"] == route:
-            r["properties"]["nextHopIpAddress"] = hop
-    assert requests.put(url, json=body, **args).ok  # type: ignore[arg-type]
+    rig.set_hop(next(t for t in rig.hub.listed_tables if t.endswith(f"/{table}")), route, hop)
 
 
 def test_ipv6_written_non_canonically_is_right_and_ipv6_drift_is_repaired(estate: Rig, events: EventLog) -> None:
@@ -215,14 +205,9 @@ def test_vip_drift_is_repaired_with_what_it_carries(estate: Rig, events: EventLo
     estate.policy["reconcileEverySeconds"] = 0.5
     engine = estate.engine()
     engine.probe_cycle()
-    token = estate.arm.control.token("someone-else")
     nic = next(n for n in estate.snapshot() if n.endswith("/fw-a-untrust"))
-    url, args = f"{estate.arm.arm_url}{nic}", {
-        "params": {"api-version": "2026-03-01"}, "headers": {"Authorization": f"Bearer {token}"},
-        "verify": estate.arm.ca_path, "timeout": 10}
-    body = requests.get(url, **args).json()  # type: ignore[arg-type]
-    next(c for c in body["properties"]["ipConfigurations"] if c["name"] == "vip-web")["properties"].pop("publicIPAddress")
-    assert requests.put(url, json=body, **args).ok  # type: ignore[arg-type]
+    estate.tamper(nic, lambda body: next(c for c in body["properties"]["ipConfigurations"] if c["name"] == "vip-web")[
+        "properties"].pop("publicIPAddress"))
     time.sleep(0.6)
     estate.arm.control.clear_requests()
     engine.probe_cycle()
