@@ -18,10 +18,7 @@ from tests.integration.rig import Rig
 @pytest.fixture
 def host(world: Rig, monkeypatch: pytest.MonkeyPatch) -> Iterator[Host]:
     """The real functions, configured for the emulated world, on a loopback port behind a fresh function key."""
-    for name, value in world.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("NVA_HA_PROBE_SCHEDULE", "*/5 * * * * *")
-    monkeypatch.delenv("NVA_HA_CONFIG_FILE", raising=False)
+    world.configure_app(monkeypatch)
     with serve(functions(), secrets.token_urlsafe(24)) as h:
         yield h
 

@@ -65,10 +65,7 @@ def tick(times: int = 1) -> None:
 @pytest.fixture
 def app(world: Rig, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Rig, Host]]:
     """The app's settings for the emulated world, its HTTP functions served on 127.0.0.1, two probe runs done."""
-    for name, value in world.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("NVA_HA_PROBE_SCHEDULE", "*/5 * * * * *")
-    monkeypatch.delenv("NVA_HA_CONFIG_FILE", raising=False)
+    world.configure_app(monkeypatch)
     tick(2)
     with serve(functions(), KEY) as host:
         yield world, host

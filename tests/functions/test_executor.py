@@ -146,10 +146,7 @@ def post_failover(cluster: str, body: str) -> func.HttpResponse:
 
 def test_a_manual_failover_longer_than_the_http_limit_answers_202_and_completes(
         world: Rig, events: EventLog, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name, value in world.env(NVA_HA_MANUAL_WAIT_SECONDS="1").items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("NVA_HA_PROBE_SCHEDULE", "*/5 * * * * *")
-    monkeypatch.delenv("NVA_HA_CONFIG_FILE", raising=False)
+    world.configure_app(monkeypatch, NVA_HA_MANUAL_WAIT_SECONDS="1")
     with pump(world.env()) as host:
         for _ in range(2):
             function("probe")(TimerRequest())

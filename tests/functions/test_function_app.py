@@ -51,10 +51,7 @@ def tick(times: int = 1) -> None:
 
 @pytest.fixture
 def app_env(world: Rig, monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
-    for name, value in world.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("NVA_HA_PROBE_SCHEDULE", "*/5 * * * * *")
-    monkeypatch.delenv("NVA_HA_CONFIG_FILE", raising=False)
+    world.configure_app(monkeypatch)
     with pump(world.env()) as listener:  # the host's queue listener runs the executor beside the timer and the API
         _host.append(listener)
         try:

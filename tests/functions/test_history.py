@@ -50,10 +50,7 @@ def when(text: str) -> datetime:
 
 @pytest.fixture
 def app_env(world: Rig, monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
-    for name, value in world.env().items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.setenv("NVA_HA_PROBE_SCHEDULE", "*/5 * * * * *")
-    monkeypatch.delenv("NVA_HA_CONFIG_FILE", raising=False)
+    world.configure_app(monkeypatch)
     with pump(world.env()):  # the host's queue listener
         yield world
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
@@ -51,6 +52,13 @@ class Rig:
         config["clusters"][0]["policy"] = self.policy
         return app_settings(self.arm, config, self.azurite.connection_string, self.table,
                             NVA_HA_POLL_INTERVAL_SECONDS="0.05", NVA_HA_QUEUE=self.queue, **extra)
+
+    def configure_app(self, monkeypatch: pytest.MonkeyPatch, **extra: str) -> None:
+        """The process settings of the Function App (as the host would set them) for this world, on the shipped schedule."""
+        for name, value in self.env(**extra).items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("NVA_HA_PROBE_SCHEDULE", "*/5 * * * * *")
+        monkeypatch.delenv("NVA_HA_CONFIG_FILE", raising=False)
 
     def engine(self, queue: bool = False, **extra: str) -> Engine:
         """An engine on the test's settings. By default it carries out what it locks itself (the engine's own behaviour);
