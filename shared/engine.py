@@ -13,15 +13,17 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .assess import Assessor, with_check
 from .azure_network import NetworkActions
 from .config import Cluster, Config
 from .desired import AzureView, Change, desired, plan_changes
-from .errors import EngineError, RequestError, StateConflict, StateUnavailable
+from .errors import EngineError, PermanentError, RequestError, StateConflict, StateUnavailable, WriteNotPermitted
 from .events import emit
 from .lease import LeaseKeeper
 from .policy import Event, ManualRequest, decide, decide_manual, initial_state, start
 from .probes import Prober
-from .state import ClusterState, FailoverRecord, StateStore, iso, record_json
+from .readiness import Check
+from .state import ClusterState, FailoverRecord, Journal, StateStore, iso, record_json
 
 _log = logging.getLogger("nva_failover.engine")
 
@@ -47,7 +49,8 @@ class Engine:
     """One per configuration. Every public method is one run: it catches once, at the top, with a failure event."""
 
     def __init__(self, config: Config, store: StateStore, prober: Prober, network: NetworkActions,
-                 clock: Callable[[], datetime] = utc_now, actor: str | None = None, tuning: Tuning | None = None) -> None:
+                 clock: Callable[[], datetime] = utc_now, actor: str | None = None, tuning: Tuning | None = None,
+                 assessor: Assessor | None = None) -> None:
         self.config = config
         self.store = store
         self.prober = prober
@@ -56,6 +59,7 @@ class Engine:
         self.actor = actor or default_actor()
         self.tuning = tuning or Tuning()
         self._lease = timedelta(seconds=self.tuning.lease_seconds)
+        self.assessor = assessor or Assessor(network, None, store)
 
     # ================================================================= the timer
     def probe_cycle(self) -> dict[str, str]:
@@ -90,23 +94,51 @@ class Engine:
         except StateConflict:
             return self._load(cluster), "stood down: another actor recorded this cycle"
         self._emit(cluster, plan.events)
-        if plan.action in {"failover", "resume"}:
-            return self._execute(cluster, state, resumed=plan.action == "resume")[0], plan.reason
-        if plan.action == "reconcile":
-            return self._reconcile(cluster, state)
+        try:
+            if plan.action in {"failover", "resume"}:
+                return self._execute(cluster, state, resumed=plan.action == "resume")[0], plan.reason
+            if plan.action == "reconcile":
+                return self._reconcile(cluster, state)
+        except WriteNotPermitted as err:
+            return self._load(cluster), f"blocked: {err}"
         return state, plan.reason
 
     def _reconcile(self, cluster: Cluster, state: ClusterState) -> tuple[ClusterState, str]:
-        """Read Azure back; when it differs from the recorded active, take the lock and repair it."""
-        view = self.network.read(cluster)
-        if not plan_changes(cluster, state.active, view):
-            return state, "reconciled: no drift"
-        repair = start(state, "repair", state.active, "auto", "drift repair", self.clock(), self.actor, self._lease)
+        """Read Azure back and assess readiness; when Azure differs from the recorded active, take the lock and repair it."""
+        survey = self.assessor.survey(cluster)
+        healthy = [n for n in cluster.names() if state.nva_health(n).healthy is True]
+        readiness = self.assessor.assess(cluster, state.active, healthy, self.clock(), survey)
         try:
-            locked = self.store.save(repair)
-        except StateConflict:
-            return self._load(cluster), "stood down: another actor took the lock"
-        return self._execute(cluster, locked, resumed=False, view=view)[0], "drift repaired"
+            view, missing, failure = survey
+            if failure is not None or missing:
+                raise PermanentError(failure or f"not found in Azure: {', '.join(missing)}")
+            if not plan_changes(cluster, state.active, view):
+                return state, "reconciled: no drift"
+            repair = start(state, "repair", state.active, "auto", "drift repair", self.clock(), self.actor, self._lease)
+            try:
+                locked = self.store.save(repair)
+            except StateConflict:
+                return self._load(cluster), "stood down: another actor took the lock"
+            repaired = self._execute(cluster, locked, resumed=False, view=view)[0]
+            readiness = with_check(readiness, placement_ok(state.active))
+            return repaired, "drift repaired"
+        finally:
+            self.assessor.record(cluster.name, readiness)
+
+    def check(self, name: str) -> dict[str, Any]:
+        """Readiness computed now (contract `check`): reads Azure and probes; writes nothing but the readiness record."""
+        cluster = self.cluster(name)
+        state_error = None
+        try:
+            state = self._load(cluster)
+        except StateUnavailable as err:
+            state, state_error = initial_state(cluster), str(err)
+        results = self.prober.probe_all(cluster.nvas, cluster.policy.probe_timeout_seconds)
+        healthy = [n for n, r in results.items() if r.ok]
+        readiness = self.assessor.assess(cluster, state.active, healthy, self.clock(), self.assessor.survey(cluster), state_error)
+        if state_error is None:
+            readiness = self.assessor.record(cluster.name, readiness)[0]
+        return readiness.as_json(cluster.name)
 
     # ================================================================= executing a change
     def _execute(self, cluster: Cluster, state: ClusterState, resumed: bool,
@@ -121,6 +153,7 @@ class Engine:
         step = "read"
         applied: list[Change] = []
         failure: Exception | None = None
+        blocked: WriteNotPermitted | None = None
         with LeaseKeeper(self.store, state, self.clock, self._lease, self.tuning.renew_every_seconds) as keeper:
             try:
                 view = view or self.network.read(cluster)
@@ -129,6 +162,8 @@ class Engine:
                 if journal.kind == "repair":
                     for c in changes:
                         emit("DriftDetected", cluster.name, resource=c.resource, expected=dict(c.after), found=dict(c.before))
+                step = "gate"
+                self._gate(journal, changes)
                 step = "write"
                 applied = self.network.apply(changes, want, keeper.fence, lambda c: keeper.record(f"{c.action} {c.resource}"))
                 step = "verify"
@@ -140,14 +175,32 @@ class Engine:
             except StateConflict as err:
                 _log.warning("%s of %s stood down: %s", journal.kind, cluster.name, err)
                 raise
+            except WriteNotPermitted as err:
+                blocked = err
             except Exception as err:
                 failure = err
+        if blocked is not None:
+            emit("FailoverBlocked", cluster.name, to=journal.to_nva, trigger=journal.trigger, missing=blocked.missing,
+                 kind=journal.kind, epoch=journal.epoch)
+            if journal.steps:
+                keeper.release()  # writes were made before: keep the journal, so the next run resumes it
+            else:
+                keeper.commit(abandon)
+            raise blocked
         if failure is not None:
             emit("FailoverFailed", cluster.name, epoch=journal.epoch, to=journal.to_nva, step=step, error=_text(failure),
                  kind=journal.kind)
             keeper.release()
             raise failure
         return self._complete(cluster, keeper, applied), [c.describe() for c in applied]
+
+    def _gate(self, journal: Journal, changes: list[Change]) -> None:
+        """Before the first write: stop when a needed write is known not to be permitted (a forced failover goes ahead)."""
+        if journal.force:
+            return
+        missing = self.assessor.gate(changes)
+        if missing:
+            raise WriteNotPermitted(journal.to_nva, [n.text() for n in missing])
 
     def _complete(self, cluster: Cluster, keeper: LeaseKeeper, applied: list[Change]) -> ClusterState:
         journal = keeper.state.journal
@@ -210,6 +263,9 @@ class Engine:
             raise RequestError(409, "FailoverInProgress", f"{name!r} kept changing under this request; retry")
         try:
             final, changes = self._execute(cluster, locked, resumed=plan.action == "resume")
+        except WriteNotPermitted as err:
+            raise RequestError(409, "FailoverBlocked", f"{name!r}: the failover to {err.to!r} needs writes the identity may not "
+                               f"make, so nothing was written: {'; '.join(err.missing)}. Grant them, or set force to try anyway") from None
         except StateConflict:
             raise RequestError(409, "FailoverInProgress", f"another actor took over the change of {name!r}") from None
         except StateUnavailable:
@@ -251,6 +307,18 @@ class Engine:
             emit(event.name, cluster.name, **dict(event.fields))
 
 
+def abandon(state: ClusterState) -> ClusterState:
+    """Undo taking the lock of a change that wrote nothing: steady again, the epoch it had."""
+    journal = state.journal
+    assert journal is not None
+    epoch = state.epoch - 1 if journal.kind == "failover" and state.epoch == journal.epoch else state.epoch
+    return replace(state, phase="steady", journal=None, epoch=epoch)
+
+
+def placement_ok(active: str) -> Check:
+    return Check("placement", True, f"drift found and repaired: public IPs and owned routes are on {active}")
+
+
 def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
@@ -279,6 +347,7 @@ def status_json(cluster: Cluster, state: ClusterState) -> dict[str, Any]:
             for n in cluster.names()
         ],
         "lastFailover": record_json(state.last_failover) if state.last_failover else None,
+        "readiness": state.readiness.summary() if state.readiness else None,
     }
 
 

@@ -9,10 +9,12 @@ from pathlib import Path
 from azure.core.credentials import TokenCredential
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
+from .assess import Assessor
 from .azure_network import AzureNetwork, NetworkTuning
 from .config import Config, load_config
 from .engine import Engine, Tuning
 from .errors import ConfigError
+from .permissions import AzurePermissionReader, PermissionCache
 from .probes import NetworkProber
 from .table_store import TableStateStore, table_client_from_settings
 
@@ -77,6 +79,9 @@ def build_engine(env: Mapping[str, str], app_root: Path, network_tuning: Network
 
     store = TableStateStore(table_client_from_settings(env, settings.table, storage_credential))
     pacing = network_tuning or NetworkTuning()
-    network = AzureNetwork(credential(settings.client_id), settings.arm_endpoint, replace(pacing, poll_interval=settings.poll_interval))
+    arm_credential = credential(settings.client_id)
+    network = AzureNetwork(arm_credential, settings.arm_endpoint, replace(pacing, poll_interval=settings.poll_interval))
+    permissions = PermissionCache(AzurePermissionReader(arm_credential, settings.arm_endpoint))
     tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=max(0.2, settings.lease_seconds / 5))
-    return Engine(settings.config, store, NetworkProber(), network, actor=actor, tuning=tuning)
+    return Engine(settings.config, store, NetworkProber(), network, actor=actor, tuning=tuning,
+                  assessor=Assessor(network, permissions, store))
