@@ -57,3 +57,9 @@ def pause(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="clusters/{cluster}/resume", methods=["POST"])
 def resume(req: func.HttpRequest) -> func.HttpResponse:
     return _answer("resume", req)
+
+
+@app.function_name("check")
+@app.route(route="clusters/{cluster}/check", methods=["GET"])
+def check(req: func.HttpRequest) -> func.HttpResponse:
+    return _answer("check", req)

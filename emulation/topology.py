@@ -45,7 +45,16 @@ class Hub:
         return self.listed_tables + self.discovered_tables
 
 
-def _nic(sub: str, nva: str, leg: str, ip: str, public_ip: str | None) -> dict[str, Any]:
+def lb_and_asg_references(sub: str, leg: str) -> dict[str, Any]:
+    """An appliance leg behind an HA-ports internal load balancer, in an application security group (option `behind_lb`)."""
+    lb = rid(sub, "hub-rg", "loadBalancers", f"{leg}-ilb")
+    return {
+        "applicationSecurityGroups": [{"id": rid(sub, "hub-rg", "applicationSecurityGroups", f"nva-{leg}-asg")}],
+        "loadBalancerBackendAddressPools": [{"id": f"{lb}/backendAddressPools/nva-pool"}],
+    }
+
+
+def _nic(sub: str, nva: str, leg: str, ip: str, public_ip: str | None, behind_lb: bool = False) -> dict[str, Any]:
     nic_id = rid(sub, "hub-rg", "networkInterfaces", f"{nva}-{leg}")
     ipconfig: dict[str, Any] = {
         "name": "ipconfig1",
@@ -57,6 +66,8 @@ def _nic(sub: str, nva: str, leg: str, ip: str, public_ip: str | None) -> dict[s
     }
     if public_ip:
         ipconfig["properties"]["publicIPAddress"] = {"id": public_ip}
+    if behind_lb:
+        ipconfig["properties"].update(lb_and_asg_references(sub, leg))
     return {
         "id": nic_id,
         "location": LOCATION,
@@ -100,11 +111,13 @@ def hub(
     listed_per_sub: int = 1,
     discovered_per_sub: int = 1,
     cluster: str = "hub-fw",
+    behind_lb: bool = False,
 ) -> Hub:
     """A cluster of NVAs (the first active, holding the public IP, and the next hop of every owned route).
 
     Subscription 1 holds the hub; every subscription holds `listed_per_sub` route tables named in the
     configuration and `discovered_per_sub` found only by discovery, plus one table of unrelated routes.
+    `behind_lb`: every NIC leg also references an internal load balancer's backend pool and an application security group.
     """
     subs = [sub_id(i + 1) for i in range(subscriptions)]
     hub_sub = subs[0]
@@ -121,7 +134,7 @@ def hub(
     for n, nva in enumerate(nvas):
         nics[nva.name] = {}
         for leg, ip in nva.ips.items():
-            body = _nic(hub_sub, nva.name, leg, ip, pip if n == 0 and leg == "untrust" else None)
+            body = _nic(hub_sub, nva.name, leg, ip, pip if n == 0 and leg == "untrust" else None, behind_lb)
             resources.append(body)
             nics[nva.name][leg] = body["id"]
     listed: list[str] = []

@@ -17,7 +17,7 @@ from .events import emit
 from .policy import ManualRequest
 
 _log = logging.getLogger("nva_failover.api")
-Operation = Literal["list", "get", "failover", "pause", "resume"]
+Operation = Literal["list", "get", "failover", "pause", "resume", "check"]
 Answer = tuple[int, dict[str, Any]]
 MAX_BODY = 64 * 1024
 
@@ -48,6 +48,7 @@ STATUS_CODES: dict[str, set[int]] = {
     "failover": {200, 400, 404, 409, 500, 503},
     "pause": {200, 400, 404, 409, 500, 503},
     "resume": {200, 400, 404, 409, 500, 503},
+    "check": {200, 404, 500, 503},
 }
 BODIES: dict[str, type[_Body]] = {"failover": FailoverBody, "pause": PauseBody, "resume": EmptyBody}
 
@@ -94,6 +95,8 @@ def handle(engine: Callable[[], Engine], operation: Operation, cluster: str | No
         assert cluster is not None
         if operation == "get":
             return 200, e.status(cluster)
+        if operation == "check":
+            return 200, e.check(cluster)
         if operation == "failover":
             assert isinstance(body, FailoverBody)
             request = ManualRequest(target=body.target, reason=body.reason, force=body.force, dry_run=body.dry_run)

@@ -98,15 +98,14 @@ class Engine:
             if plan.action in {"failover", "resume"}:
                 return self._execute(cluster, state, resumed=plan.action == "resume")[0], plan.reason
             if plan.action == "reconcile":
-                return self._reconcile(cluster, state)
+                return self._reconcile(cluster, state, [n for n, r in results.items() if r.ok])
         except WriteNotPermitted as err:
             return self._load(cluster), f"blocked: {err}"
         return state, plan.reason
 
-    def _reconcile(self, cluster: Cluster, state: ClusterState) -> tuple[ClusterState, str]:
+    def _reconcile(self, cluster: Cluster, state: ClusterState, healthy: list[str]) -> tuple[ClusterState, str]:
         """Read Azure back and assess readiness; when Azure differs from the recorded active, take the lock and repair it."""
         survey = self.assessor.survey(cluster)
-        healthy = [n for n in cluster.names() if state.nva_health(n).healthy is True]
         readiness = self.assessor.assess(cluster, state.active, healthy, self.clock(), survey)
         try:
             view, missing, failure = survey
