@@ -167,7 +167,7 @@ def test_resources_names_a_deleted_route_table_and_the_timer_does_not_raise(hub:
     assert "resources" in engine.status("hub-fw")["readiness"]["failing"]
     resources = checks(engine.check("hub-fw"))["resources"]
     assert resources["ok"] is False and gone in resources["detail"]
-    assert [e["failing"] for e in events.named("ReadinessChanged")][0].count("resources") == 1
+    assert "resources" in json.loads(events.named("ReadinessChanged")[0]["failing"])
 
 
 def test_check_reports_no_healthy_standby_and_readiness_changed_flips_back(hub: Rig, events: EventLog) -> None:
