@@ -24,7 +24,7 @@ from .readiness import (
     standby_check,
     state_check,
 )
-from .state import StateStore
+from .state import ClusterState, StateStore
 
 _log = logging.getLogger("nva_failover.assess")
 
@@ -121,3 +121,15 @@ class Assessor:
 
 def with_check(readiness: Readiness, check: Check) -> Readiness:
     return replace(readiness, checks=tuple(check if c.name == check.name else c for c in readiness.checks))
+
+
+def abandon(state: ClusterState) -> ClusterState:
+    """Undo taking the lock of a change that wrote nothing: steady again, the epoch it had."""
+    journal = state.journal
+    assert journal is not None
+    epoch = state.epoch - 1 if journal.kind == "failover" and state.epoch == journal.epoch else state.epoch
+    return replace(state, phase="steady", journal=None, epoch=epoch)
+
+
+def placement_ok(active: str) -> Check:
+    return Check("placement", True, f"drift found and repaired: public IPs and owned routes are on {active}")

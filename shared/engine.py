@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .assess import Assessor, with_check
+from .assess import Assessor, abandon, placement_ok, with_check
 from .azure_network import NetworkActions
 from .config import Cluster, Config
 from .desired import AzureView, Change, desired, plan_changes
@@ -22,7 +22,6 @@ from .events import emit
 from .lease import LeaseKeeper
 from .policy import Event, ManualRequest, decide, decide_manual, initial_state, start
 from .probes import Prober
-from .readiness import Check
 from .state import ClusterState, FailoverRecord, Journal, StateStore, iso, record_json
 
 _log = logging.getLogger("nva_failover.engine")
@@ -304,18 +303,6 @@ class Engine:
     def _emit(self, cluster: Cluster, events: Sequence[Event]) -> None:
         for event in events:
             emit(event.name, cluster.name, **dict(event.fields))
-
-
-def abandon(state: ClusterState) -> ClusterState:
-    """Undo taking the lock of a change that wrote nothing: steady again, the epoch it had."""
-    journal = state.journal
-    assert journal is not None
-    epoch = state.epoch - 1 if journal.kind == "failover" and state.epoch == journal.epoch else state.epoch
-    return replace(state, phase="steady", journal=None, epoch=epoch)
-
-
-def placement_ok(active: str) -> Check:
-    return Check("placement", True, f"drift found and repaired: public IPs and owned routes are on {active}")
 
 
 def _ms(started: float) -> int:

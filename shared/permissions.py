@@ -88,10 +88,12 @@ class Verdict:
 
 
 class PermissionCache:
-    """Listed permissions by scope (lower-cased). A grant found is trusted until refreshed; a denial is re-read before it blocks."""
+    """Listed permissions by scope (lower-cased). A grant found is trusted for `ttl` seconds or until refreshed (every
+    reconcile refreshes it); a denial is re-read before it blocks."""
 
-    def __init__(self, reader: PermissionReader, parallel: int = 16) -> None:
+    def __init__(self, reader: PermissionReader, ttl: float = 600.0, parallel: int = 16) -> None:
         self._reader = reader
+        self._ttl = ttl
         self._lock = threading.Lock()
         self._listed: dict[str, Listed] = {}
         self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="perm-read")
@@ -99,13 +101,14 @@ class PermissionCache:
 
     def _fetch(self, scopes: Iterable[str], refresh: bool) -> dict[str, Listed]:
         wanted = sorted({s.lower(): s for s in scopes}.items())
+        oldest = time.monotonic() - self._ttl
         with self._lock:
-            todo = [(k, s) for k, s in wanted if refresh or k not in self._listed]
+            todo = [(k, s) for k, s in wanted if refresh or k not in self._listed or self._listed[k].at < oldest]
         futures = {k: self._pool.submit(self._reader.list, s) for k, s in todo}
+        fresh = {k: future.result() for k, future in futures.items()}  # read without holding the lock
         with self._lock:
-            for k, future in futures.items():
-                self._listed[k] = future.result()
-                self.reads += 1
+            self._listed.update(fresh)
+            self.reads += len(fresh)
             return {k: self._listed[k] for k, _ in wanted if k in self._listed}
 
     def evaluate(self, needs: Sequence[Need], refresh: bool = False) -> Verdict:

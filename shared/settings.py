@@ -81,7 +81,8 @@ def build_engine(env: Mapping[str, str], app_root: Path, network_tuning: Network
     pacing = network_tuning or NetworkTuning()
     arm_credential = credential(settings.client_id)
     network = AzureNetwork(arm_credential, settings.arm_endpoint, replace(pacing, poll_interval=settings.poll_interval))
-    permissions = PermissionCache(AzurePermissionReader(arm_credential, settings.arm_endpoint))
+    reconcile = max(c.policy.reconcile_every_seconds for c in settings.config.clusters)
+    permissions = PermissionCache(AzurePermissionReader(arm_credential, settings.arm_endpoint), ttl=2 * reconcile)
     tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=max(0.2, settings.lease_seconds / 5))
     return Engine(settings.config, store, NetworkProber(), network, actor=actor, tuning=tuning,
                   assessor=Assessor(network, permissions, store))
