@@ -179,3 +179,24 @@ def test_check_reports_no_healthy_standby_and_readiness_changed_flips_back(hub: 
     assert engine.check("hub-fw")["ready"] is True
     flips = [e["ready"] for e in events.named("ReadinessChanged")]
     assert flips == [False, True]
+
+
+def test_a_grant_on_the_resource_itself_counts_and_not_actions_take_away(hub: Rig) -> None:
+    subnet_join = "Microsoft.Network/virtualNetworks/subnets/join/action"
+    vnet = hub.hub.nics["fw-a"]["untrust"].split("/providers/")[0] + "/providers/Microsoft.Network/virtualNetworks/hub-vnet"
+    nic = hub.hub.nics["fw-b"]["untrust"]
+    rest = [a for a in role_actions() if a not in {subnet_join, "Microsoft.Network/networkInterfaces/write"}]
+    hub.arm.control.rbac({PRINCIPAL: [
+        *({"scope": scope, "actions": rest} for scope in scopes()),
+        {"scope": vnet, "actions": [subnet_join]},  # a grant on the virtual network covers its subnets
+        {"scope": hub.hub.nics["fw-a"]["untrust"], "actions": ["Microsoft.Network/networkInterfaces/write"]},
+        {"scope": nic, "actions": ["Microsoft.Network/networkInterfaces/*"], "notActions": ["*/write"]},
+    ]})
+    engine = healthy_engine(hub)
+    permissions = checks(engine.check("hub-fw"))["permissions"]
+    assert permissions["ok"] is False, permissions
+    assert f"Microsoft.Network/networkInterfaces/write on {nic}" in permissions["detail"]
+    assert subnet_join not in permissions["detail"] and "fw-a-untrust" not in permissions["detail"]
+    resource_reads = [r["path"] for r in hub.arm.control.requests() if "/providers/Microsoft.Network/" in r["path"]
+                      and r["path"].endswith("Microsoft.Authorization/permissions")]
+    assert any("/subnets/" in p for p in resource_reads) and any("fw-b-untrust" in p for p in resource_reads)
