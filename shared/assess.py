@@ -37,10 +37,9 @@ class Surveyor(Protocol):
 class Assessor:
     """Readiness and the permissions gate. Without a permission cache, permissions are reported as not checked."""
 
-    def __init__(self, network: Surveyor, permissions: PermissionCache | None, store: StateStore) -> None:
+    def __init__(self, network: Surveyor, permissions: PermissionCache | None) -> None:
         self.network = network
         self.permissions = permissions
-        self.store = store
 
     # ----------------------------------------------------------------- the gate
     def gate(self, changes: Sequence[Change]) -> list[Need]:
@@ -90,18 +89,18 @@ class Assessor:
         return permissions_check(verdict, by_target, self.permissions.errors(verdict.unreadable))
 
     # ----------------------------------------------------------------- recording
-    def record(self, cluster: str, readiness: Readiness, attempts: int = 5) -> tuple[Readiness, str | None]:
+    def record(self, store: StateStore, cluster: str, readiness: Readiness, attempts: int = 5) -> tuple[Readiness, str | None]:
         """Record readiness with the cluster state (a conditional write) and emit ReadinessChanged when it changed.
         Answers the readiness as recorded (with `state` failing when it could not be) and the state error. Never raises."""
         error: str | None = None
         for _ in range(attempts):
             try:
-                state = self.store.load(cluster)
+                state = store.load(cluster)
                 if state is None:
                     error = "the cluster has no recorded state yet"
                     break
                 previous = state.readiness
-                self.store.save(replace(state, readiness=readiness))
+                store.save(replace(state, readiness=readiness))
                 break
             except StateConflict:
                 continue  # a probe cycle wrote in between: read again and record on top of it

@@ -58,7 +58,7 @@ class Engine:
         self.actor = actor or default_actor()
         self.tuning = tuning or Tuning()
         self._lease = timedelta(seconds=self.tuning.lease_seconds)
-        self.assessor = assessor or Assessor(network, None, store)
+        self.assessor = assessor or Assessor(network, None)
 
     # ================================================================= the timer
     def probe_cycle(self) -> dict[str, str]:
@@ -121,7 +121,7 @@ class Engine:
             readiness = with_check(readiness, placement_ok(state.active))
             return repaired, "drift repaired"
         finally:
-            self.assessor.record(cluster.name, readiness)
+            self.assessor.record(self.store, cluster.name, readiness)
 
     def check(self, name: str) -> dict[str, Any]:
         """Readiness computed now (contract `check`): reads Azure and probes; writes nothing but the readiness record."""
@@ -135,7 +135,7 @@ class Engine:
         healthy = [n for n, r in results.items() if r.ok]
         readiness = self.assessor.assess(cluster, state.active, healthy, self.clock(), self.assessor.survey(cluster), state_error)
         if state_error is None:
-            readiness = self.assessor.record(cluster.name, readiness)[0]
+            readiness = self.assessor.record(self.store, cluster.name, readiness)[0]
         return readiness.as_json(cluster.name)
 
     # ================================================================= executing a change

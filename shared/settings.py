@@ -85,4 +85,4 @@ def build_engine(env: Mapping[str, str], app_root: Path, network_tuning: Network
     permissions = PermissionCache(AzurePermissionReader(arm_credential, settings.arm_endpoint), ttl=2 * reconcile)
     tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=max(0.2, settings.lease_seconds / 5))
     return Engine(settings.config, store, NetworkProber(), network, actor=actor, tuning=tuning,
-                  assessor=Assessor(network, permissions, store))
+                  assessor=Assessor(network, permissions))
