@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from emulation.harness import Azurite, NvaProcess
+from emulation.harness import Azurite, NvaProcess, free_port
 from shared.api import handle
 from shared.engine import Engine
 from shared.errors import RequestError
@@ -200,3 +200,14 @@ def test_a_grant_on_the_resource_itself_counts_and_not_actions_take_away(hub: Ri
     resource_reads = [r["path"] for r in hub.arm.control.requests() if "/providers/Microsoft.Network/" in r["path"]
                       and r["path"].endswith("Microsoft.Authorization/permissions")]
     assert any("/subnets/" in p for p in resource_reads) and any("fw-b-untrust" in p for p in resource_reads)
+
+
+def test_check_reports_an_unreachable_state_table_as_the_state_check(hub: Rig) -> None:
+    dead = f"http://127.0.0.1:{free_port()}/devstoreaccount1"
+    engine = hub.engine(AzureWebJobsStorage=hub.azurite.connection_string.replace(hub.azurite.table_endpoint, dead))
+    code, answer = handle(lambda: engine, "check", "hub-fw", b"")
+    assert code == 200, answer
+    state = checks(answer)["state"]
+    assert answer["ready"] is False and state["ok"] is False and "state table" in state["detail"]
+    assert checks(answer)["resources"]["ok"] is True
+    assert arm_writes(hub) == []
