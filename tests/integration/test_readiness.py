@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,7 +14,7 @@ from emulation.harness import Azurite, NvaProcess, free_port
 from shared.api import handle
 from shared.engine import Engine
 from shared.errors import RequestError
-from shared.policy import ManualRequest
+from shared.policy import ManualRequest, start
 from tests.infra.bicep import role_actions
 from tests.infra.test_role_rbac import PRINCIPAL, scopes
 from tests.integration.rig import EventLog, Rig, rig
@@ -210,4 +211,31 @@ def test_check_reports_an_unreachable_state_table_as_the_state_check(hub: Rig) -
     state = checks(answer)["state"]
     assert answer["ready"] is False and state["ok"] is False and "state table" in state["detail"]
     assert checks(answer)["resources"]["ok"] is True
+    assert arm_writes(hub) == []
+
+
+def test_a_drift_repair_and_a_resumed_failover_are_gated_too(hub: Rig, events: EventLog) -> None:
+    grant(hub, [a for a in role_actions() if a != "Microsoft.Network/routeTables/write"])
+    table = next(r for r in hub.hub.resources if r["id"] == hub.hub.listed_tables[0])
+    drifted = copy.deepcopy(table)
+    drifted["properties"]["routes"][1]["properties"]["nextHopIpAddress"] = "10.0.2.5"
+    hub.arm.control.seed([drifted])
+    engine = hub.engine()
+    outcome = engine.probe_cycle()  # the first run reconciles: drift found, its repair blocked
+    assert outcome["hub-fw"].startswith("blocked"), outcome
+    repair = events.named("FailoverBlocked")[0]
+    assert (repair["kind"], repair["to"], repair["trigger"]) == ("repair", "fw-a", "auto")
+    assert "routeTables/write" in repair["missing"] and "spoke1-listed1-rt" in repair["missing"]
+    assert {"placement", "permissions"} <= set(engine.status("hub-fw")["readiness"]["failing"])
+
+    state = engine.store.load("hub-fw")
+    assert state is not None and state.phase == "steady" and state.journal is None
+    lapsed = start(state, "failover", "fw-b", "manual", "crashed actor", engine.clock() - timedelta(minutes=1), "gone",
+                   timedelta(seconds=1))
+    engine.store.save(lapsed)
+    outcome = engine.probe_cycle()  # resumes the lapsed failover: blocked before its first write, the lock given back
+    assert outcome["hub-fw"].startswith("blocked"), outcome
+    assert events.named("FailoverBlocked")[-1]["to"] == "fw-b"
+    status = engine.status("hub-fw")
+    assert (status["active"], status["phase"], status["epoch"]) == ("fw-a", "steady", 0)
     assert arm_writes(hub) == []
