@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
-from emulation.ncrontab import Schedule
 from emulation.profiles import Profile
 from emulation.topology import Hub, NvaSpec, hub
 from shared.engine import Engine
+from shared.schedule import Schedule
 from shared.settings import build_engine
 
 from .serial import serial_failover
@@ -66,8 +66,6 @@ class World:
         per_sub = max(1, tables // subscriptions)
         self.hub = hub([NvaSpec(n, ips, probes[n]) for n, ips in NVA_IPS.items()], subscriptions=subscriptions,
                        listed_per_sub=per_sub, discovered_per_sub=0)
-        self.hub.resources = [r for r in self.hub.resources if "unrelated" not in r["id"]]
-        self.hub.unrelated_tables = []
         if len(self.hub.listed_tables) > tables:
             drop = set(self.hub.listed_tables[tables:])
             self.hub.resources = [r for r in self.hub.resources if r["id"] not in drop]

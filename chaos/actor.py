@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from chaos.lab import QUICK, ROOT
+from chaos.lab import PATIENT, QUICK, ROOT
 from chaos.recording import RecordingStore
 from shared.errors import EngineError
 from shared.policy import ManualRequest
@@ -19,7 +19,8 @@ from shared.settings import build_engine
 def main() -> None:
     actor, history, stop, seed = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
     rng = random.Random(seed)
-    engine = build_engine(os.environ, ROOT, QUICK, actor)
+    patient = len(sys.argv) > 5 and sys.argv[5] == "patient"
+    engine = build_engine(os.environ, ROOT, PATIENT if patient else QUICK, actor)
     engine.store = RecordingStore(engine.store, history, actor)
     cycles = manual = 0
     while not stop.exists():

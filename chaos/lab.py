@@ -22,6 +22,8 @@ from shared.settings import build_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = NetworkTuning(write_deadline=15, read_deadline=10, read_timeout=3, connect_timeout=2, max_retry_after=2)
+# A victim that waits on a hung request for as long as Azure might take, so that it can be killed at any chosen moment.
+PATIENT = NetworkTuning(write_deadline=60, read_deadline=60, read_timeout=30, connect_timeout=2, max_retry_after=2)
 LATENCY = {"networkInterfaces.write": 0.3, "routeTables.write": 0.2}
 
 
@@ -49,6 +51,7 @@ class Watcher:
         self.arm, self.public_ip, self.every = arm, public_ip.lower(), every
         self.max_holders = 0
         self.longest_detached = 0.0
+        self.detached: list[tuple[float, float]] = []  # (from, to) on time.monotonic(): the stretches on no NIC
         self._detached_since: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -72,9 +75,15 @@ class Watcher:
             if not holders:
                 self._detached_since = self._detached_since or now
                 self.longest_detached = max(self.longest_detached, now - self._detached_since)
-            else:
+            elif self._detached_since is not None:
+                self.detached.append((self._detached_since, now))
                 self._detached_since = None
             self._stop.wait(self.every)
+
+    def detached_after(self, moment: float) -> float:
+        """How long the public IP sat on no NIC after `moment` (a crash, say), in seconds."""
+        stretches = [*self.detached, *([(self._detached_since, time.monotonic())] if self._detached_since else [])]
+        return max((end - max(start, moment) for start, end in stretches if end > moment), default=0.0)
 
     def __enter__(self) -> Watcher:
         self._thread.start()
@@ -95,7 +104,7 @@ class Lab:
     hub: Hub | None = None
     env: dict[str, str] = field(default_factory=dict)
 
-    def fresh(self, lease: float = 2.0, policy: dict[str, Any] | None = None) -> None:
+    def fresh(self, policy: dict[str, Any] | None = None) -> None:
         """A new emulator seeded with the hub, a new state table, both NVAs up, Azurite reachable."""
         if self.arm is not None:
             self.arm.stop()
@@ -108,8 +117,7 @@ class Lab:
                                                      "reconcileEverySeconds": 3600}
         self.proxy.set_mode("pass")
         azurite = self.azurite.connection_string.replace(f":{self.azurite.port}/", f":{self.proxy.port}/")
-        self.env = app_settings(self.arm, config, azurite, "c" + uuid.uuid4().hex[:20], NVA_HA_POLL_INTERVAL_SECONDS="0.05",
-                                NVA_HA_LEASE_SECONDS=str(lease))
+        self.env = app_settings(self.arm, config, azurite, "c" + uuid.uuid4().hex[:20], NVA_HA_POLL_INTERVAL_SECONDS="0.05")
         os.environ.update(self.arm.env())
         for nva in self.nvas.values():
             nva.set_mode("up")

@@ -82,7 +82,7 @@ def check(history: list[dict[str, Any]], writes: list[dict[str, Any]], figures: 
 
 def run_race(lab: Lab, actors: int = 8, rounds: int = 20, round_seconds: float = 2.0, seed: int = 1) -> RaceFigures:
     rng = random.Random(seed)
-    lab.fresh(lease=2.0)
+    lab.fresh()
     assert lab.arm is not None and lab.hub is not None
     figures = RaceFigures(actors=actors, rounds=rounds)
     work = Path(tempfile.mkdtemp(prefix="race-"))

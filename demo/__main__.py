@@ -13,9 +13,9 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 
 from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
-from emulation.ncrontab import Schedule
 from emulation.profiles import Profile
 from emulation.topology import Hub, two_firewalls
+from shared.schedule import Schedule
 
 
 class Timeline(logging.Handler):
@@ -78,6 +78,18 @@ def readback(arm: ArmEmulator, hub: Hub, active: str, trust_ip: str) -> bool:
         ok &= all(v == trust_ip for v in owned.values())
         sub = table.split("/")[2][-4:]
         print(f"  sub …{sub} {body['name']:22} " + ", ".join(f"{k} -> {v}" for k, v in routes.items()))
+    seeded = {r["id"].lower(): r for r in hub.resources}
+    for table in hub.pinned_tables:  # beside managed tables, pointing at the NVAs, but not the cluster's: never written
+        body = snapshot[table.lower()]
+        before = seeded[table.lower()]["properties"]["routes"]
+        same = [(r["name"], r["properties"].get("nextHopIpAddress")) for r in body["properties"]["routes"]] == [
+            (r["name"], r["properties"].get("nextHopIpAddress")) for r in before]
+        ok &= same
+        print(f"  not managed: {body['name']:22} {'unchanged' if same else 'CHANGED'}")
+    for pip in hub.management_ips:
+        holder = (snapshot[pip.lower()]["properties"].get("ipConfiguration") or {}).get("id", "nothing")
+        ok &= pip.rsplit("/", 1)[-1].removesuffix("-mgmt-pip") in holder
+        print(f"  management IP {pip.rsplit('/', 1)[-1]} stays on {holder.split('/networkInterfaces/')[-1]}")
     return ok
 
 
@@ -106,17 +118,18 @@ def main(argv: list[str] | None = None) -> int:
             stack.callback(nvas[name].stop)
         hub = two_firewalls(http_probes(nvas, "/health"), subscriptions=2, listed_per_sub=2, discovered_per_sub=1)
         arm.control.seed(hub.resources)
-        arm.control.settings(latency=profile.latency, retry_after=profile.retry_after)
+        arm.control.settings(latency=profile.latency, retry_after=profile.retry_after, page_size=4)  # lists page
         config = hub.config
         config["clusters"][0]["policy"] = {"unhealthyThreshold": 2, "healthyThreshold": 2, "probeTimeoutSeconds": 2}
         os.environ.update(app_settings(arm, config, azurite.connection_string, "nvahademo", NVA_HA_PROBE_SCHEDULE=args.schedule))
         os.environ.pop("NVA_HA_CONFIG_FILE", None)
         nic, rt = profile.seconds("networkInterfaces.write"), profile.seconds("routeTables.write")
         timeline.say(f"latency profile azure x {args.scale:g}: NIC write {nic:.1f} s, route table write {rt:.1f} s, "
-                     f"reads {profile.seconds('read') * 1000:.0f} ms, Retry-After {profile.retry_after} s")
+                     f"reads {profile.seconds('read') * 1000:.0f} ms, Retry-After {profile.describe_retry_after()}")
         timeline.say(f"hub-fw: fw-a ({nvas['fw-a'].address}) active, fw-b ({nvas['fw-b'].address}) standby; "
                      f"{len(hub.all_tables)} managed route tables in {len(hub.subscriptions)} subscriptions "
-                     f"({len(hub.discovered_tables)} found by discovery), {len(hub.unrelated_tables)} unrelated")
+                     f"({len(hub.discovered_tables)} found by discovery), {len(hub.unrelated_tables)} unrelated, "
+                     f"{len(hub.pinned_tables)} pointing at the NVAs but not managed")
 
         import function_app  # the real app: its registered timer function is what runs
         probe = next(f for f in function_app.app.get_functions() if f.get_function_name() == "probe")

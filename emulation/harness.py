@@ -83,8 +83,9 @@ class EmulatorControl:
     def clear_requests(self) -> None:
         self._call("DELETE", "requests")
 
-    def settings(self, latency: dict[str, float] | None = None, retry_after: int | None = None,
+    def settings(self, latency: dict[str, float] | None = None, retry_after: int | dict[str, int] | None = None,
                  page_size: int | None = None) -> dict[str, Any]:
+        """retry_after: seconds for every write, or by resource type ({"networkInterfaces": 1, "default": 10})."""
         body: dict[str, Any] = {}
         if latency is not None:
             body["latency"] = latency
@@ -109,6 +110,14 @@ class EmulatorControl:
     def throttle(self, limits: dict[str, tuple[float, float]] | None = None, enabled: bool = True,
                  scope: str = "subscription") -> None:
         self._call("PUT", "throttle", {"limits": limits or {}, "enabled": enabled, "scope": scope})
+
+    def updating(self, resource_id: str, seconds: float | None = None, answer: str = "429",
+                 operation: str = "PutSubnetOperation") -> None:
+        """Another actor updates a resource NIC writes reference: they get 429 at once, or ("async") fail later."""
+        self._call("POST", "updating", {"id": resource_id, "seconds": seconds, "answer": answer, "operation": operation})
+
+    def clear_updating(self) -> None:
+        self._call("DELETE", "updating")
 
     def token(self, principal: str) -> str:
         return str(self._call("POST", "tokens", {"principal": principal})["token"])

@@ -237,9 +237,12 @@ class AzureNetwork:
         missing += [t for t in cluster.route_tables if t.lower() not in found]
         missing += [n for n in dict.fromkeys(nic_ids) if n.lower() not in nics]
         tables = {k: t for k, t in found.items() if k in listed}
-        if found.keys() - listed and not missing:
+        # In scope only (contract §6): beyond the configured tables, only those of a discovered subscription that hold
+        # an owned route. A table that shares a resource group with a configured one is not thereby managed.
+        candidates = {k: t for k, t in found.items() if k not in listed and k.split("/")[2] in discovering}
+        if candidates and not missing:
             owner = desired(cluster, cluster.nvas[0].name, AzureView(nics, pips, tables))
-            tables.update({k: t for k, t in found.items() if k not in listed and owner.owns_routes(t)})
+            tables.update({k: t for k, t in candidates.items() if owner.owns_routes(t)})
         return AzureView(nics, pips, tables), missing
 
     # ----------------------------------------------------------------- writes

@@ -35,8 +35,8 @@ def utc_now() -> datetime:
 class Tuning:
     """Engine timing: how long a lease holds, how often it is renewed, how many times a flag write is retried."""
 
-    lease_seconds: float = 15.0
-    renew_every_seconds: float = 3.0
+    lease_seconds: float = 2.5  # half the default schedule's 5 s period (shared.schedule.lease_seconds)
+    renew_every_seconds: float = 0.5
     flag_write_attempts: int = 5
 
 
@@ -86,6 +86,12 @@ class Engine:
         state = self._load(cluster)
         results = self.prober.probe_all(cluster.nvas, cluster.policy.probe_timeout_seconds)
         plan = decide(results, state, cluster, self.clock(), self.actor, self._lease)
+        if not plan.record and state.journal is not None:
+            lapsed = self._outlast(cluster, state)  # a crashed actor's change is resumed by this run, not a later one
+            if lapsed is None:
+                return state, plan.reason
+            state = lapsed
+            plan = decide(results, state, cluster, self.clock(), self.actor, self._lease)
         if not plan.record:
             return state, plan.reason
         try:
@@ -101,6 +107,24 @@ class Engine:
         except WriteNotPermitted as err:
             return self._load(cluster), f"blocked: {err}"
         return state, plan.reason
+
+    def _outlast(self, cluster: Cluster, state: ClusterState) -> ClusterState | None:
+        """Watch another actor's live lease: None as soon as it is renewed or the change moves on (its actor is alive);
+        the state once it has lapsed unrenewed (its actor is gone). Leases last half a schedule period and are renewed
+        five times per lease, so this tells a live actor within a fifth of a lease and a dead one within one lease."""
+        journal = state.journal
+        assert journal is not None
+        poll = self.tuning.lease_seconds / 10
+        give_up = time.monotonic() + self.tuning.lease_seconds + poll
+        while journal.lease_live(self.clock()):
+            if time.monotonic() > give_up:
+                return None  # a lease longer than ours (another app on a slower schedule): its own runs resume it
+            time.sleep(poll)
+            fresh = self.store.load(cluster.name)
+            if fresh is None or fresh.journal is None or not _same_lease(fresh.journal, journal):
+                return None
+            state = fresh
+        return state
 
     def _reconcile(self, cluster: Cluster, state: ClusterState, healthy: list[str]) -> tuple[ClusterState, str]:
         """Read Azure back and assess readiness; when Azure differs from the recorded active, take the lock and repair it."""
@@ -303,6 +327,10 @@ class Engine:
     def _emit(self, cluster: Cluster, events: Sequence[Event]) -> None:
         for event in events:
             emit(event.name, cluster.name, **dict(event.fields))
+
+
+def _same_lease(a: Journal, b: Journal) -> bool:
+    return (a.kind, a.epoch, a.to_nva, a.lease_owner, a.lease_until) == (b.kind, b.epoch, b.to_nva, b.lease_owner, b.lease_until)
 
 
 def _ms(started: float) -> int:

@@ -16,7 +16,7 @@ SETTINGS = (
     "NVA_HA_CONFIG", "NVA_HA_CONFIG_FILE", "NVA_HA_STATE_TABLE", "NVA_HA_ARM_ENDPOINT", "AZURE_CLIENT_ID",
     "AzureWebJobsStorage", "AzureWebJobsStorage__tableServiceUri", "AzureWebJobsStorage__accountName",
     "AzureWebJobsStorage__credential", "AzureWebJobsStorage__clientId", "NVA_HA_POLL_INTERVAL_SECONDS",
-    "NVA_HA_LEASE_SECONDS", "IDENTITY_ENDPOINT", "REQUESTS_CA_BUNDLE",
+    "NVA_HA_PROBE_SCHEDULE", "IDENTITY_ENDPOINT", "REQUESTS_CA_BUNDLE",
 )
 
 

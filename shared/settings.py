@@ -16,10 +16,12 @@ from .engine import Engine, Tuning
 from .errors import ConfigError
 from .permissions import AzurePermissionReader, PermissionCache
 from .probes import NetworkProber
+from .schedule import Schedule, lease_seconds
 from .table_store import TableStateStore, table_client_from_settings
 
 DEFAULT_TABLE = "nvahastate"
 DEFAULT_ARM = "https://management.azure.com"
+DEFAULT_SCHEDULE = "*/5 * * * * *"
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,8 @@ class Settings:
     arm_endpoint: str
     client_id: str | None
     poll_interval: float
-    lease_seconds: float
+    schedule: str
+    lease_seconds: float  # derived from the schedule: a crashed change is resumed by the next scheduled run
 
 
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:
@@ -54,13 +57,19 @@ def read_settings(env: Mapping[str, str], app_root: Path) -> Settings:
     endpoint = env.get("NVA_HA_ARM_ENDPOINT") or DEFAULT_ARM
     if not endpoint.startswith("https://"):
         raise ConfigError([f"NVA_HA_ARM_ENDPOINT: {endpoint!r} must be an https:// URL"])
+    expression = env.get("NVA_HA_PROBE_SCHEDULE") or DEFAULT_SCHEDULE
+    try:
+        schedule = Schedule(expression)
+    except ValueError as err:
+        raise ConfigError([f"NVA_HA_PROBE_SCHEDULE: {err}"]) from None
     return Settings(
         config=load_config(env, app_root),
         table=table,
         arm_endpoint=endpoint,
         client_id=env.get("AZURE_CLIENT_ID") or None,
         poll_interval=_positive(env, "NVA_HA_POLL_INTERVAL_SECONDS", 1.0),
-        lease_seconds=_positive(env, "NVA_HA_LEASE_SECONDS", 15.0),
+        schedule=expression,
+        lease_seconds=lease_seconds(schedule),
     )
 
 
@@ -83,6 +92,6 @@ def build_engine(env: Mapping[str, str], app_root: Path, network_tuning: Network
     network = AzureNetwork(arm_credential, settings.arm_endpoint, replace(pacing, poll_interval=settings.poll_interval))
     reconcile = max(c.policy.reconcile_every_seconds for c in settings.config.clusters)
     permissions = PermissionCache(AzurePermissionReader(arm_credential, settings.arm_endpoint), ttl=2 * reconcile)
-    tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=max(0.2, settings.lease_seconds / 5))
+    tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=settings.lease_seconds / 5)
     return Engine(settings.config, store, NetworkProber(), network, actor=actor, tuning=tuning,
                   assessor=Assessor(network, permissions))

@@ -67,6 +67,8 @@ def world(azurite: Azurite, table_name: str, nva_factory: Callable[[], NvaProces
         for name, value in r.arm.env().items():  # azure-identity and azure-core read these from the process
             monkeypatch.setenv(name, value)
         yield r
+        # Whatever the test did, nothing outside the cluster's scope was written (contract §6 "In scope only").
+        assert r.out_of_scope_changes() == [], "resources outside the cluster's scope changed"
 
 
 @pytest.fixture

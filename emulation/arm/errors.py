@@ -13,9 +13,13 @@ class ArmError(Exception):
     code: str
     message: str
     headers: dict[str, str] = field(default_factory=dict)
+    details: list[dict[str, str]] | None = None
 
     def body(self) -> dict[str, object]:
-        return {"error": {"code": self.code, "message": self.message}}
+        error: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            error["details"] = self.details
+        return {"error": error}
 
 
 def not_found(kind: str, name: str, group: str) -> ArmError:

@@ -227,8 +227,13 @@ class EmulatorServer:
             with world.lock:
                 if "latency" in body:
                     world.settings.latency = {k: float(v) for k, v in body["latency"].items()}
-                if "retryAfter" in body:
+                if isinstance(body.get("retryAfter"), dict):  # by resource type, "default" for the rest
+                    by_type = {k: int(v) for k, v in body["retryAfter"].items()}
+                    world.settings.retry_after = by_type.pop("default", world.settings.retry_after)
+                    world.settings.retry_after_by_type = by_type
+                elif "retryAfter" in body:
                     world.settings.retry_after = int(body["retryAfter"])
+                    world.settings.retry_after_by_type = {}
                 if "pageSize" in body:
                     world.settings.page_size = int(body["pageSize"])
             return Response(200, dict(vars(world.settings)))
@@ -249,6 +254,14 @@ class EmulatorServer:
             limits = {k: (float(v[0]), float(v[1])) for k, v in (body.get("limits") or {}).items()}
             svc.throttle.configure(limits, bool(body.get("enabled", True)), str(body.get("scope", "subscription")))
             return Response(200, {"limits": svc.throttle.limits, "enabled": svc.throttle.enabled, "scope": svc.throttle.scope})
+        if (method, what) == ("POST", "updating"):
+            seconds = body.get("seconds")
+            world.mark_updating(str(body["id"]), None if seconds is None else float(seconds), str(body.get("answer", "429")),
+                                str(body.get("operation", "PutSubnetOperation")))
+            return Response(200, {"updating": sorted(world.updating)})
+        if (method, what) == ("DELETE", "updating"):
+            world.clear_updating()
+            return Response(200, {"updating": []})
         if (method, what) == ("POST", "tokens"):
             return Response(200, {"token": svc.tokens.issue(str(body["principal"]))})
         if (method, what) == ("GET", "operations"):

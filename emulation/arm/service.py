@@ -17,7 +17,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from .errors import ArmError, bad_request
 from .faults import Fault, Faults
 from .ids import TYPES, ResourceId
+from .oplinks import OperationLinks
 from .rbac import Assignment, Rbac
+from .strict import another_operation
 from .throttle import Throttle
 from .world import Operation, World
 
@@ -108,6 +110,7 @@ class ArmService:
         self.rbac = Rbac()
         self.faults = Faults()
         self.tokens = Tokens()
+        self.links = OperationLinks()
         self.log: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
 
@@ -172,8 +175,9 @@ class ArmService:
                 f"The supported api-versions are '{', '.join(sorted(API_VERSIONS))}'.",
             )
         bucket = {"GET": "reads", "DELETE": "deletes"}.get(req.method, "writes")
-        allowed, remaining, wait = self.throttle.take(params["sub"], principal, bucket)
-        limit_header = {f"x-ms-ratelimit-remaining-subscription-{bucket}": str(remaining)}
+        allowed, remaining, wait, shared = self.throttle.take(params["sub"], principal, bucket)
+        limit_header = {f"x-ms-ratelimit-remaining-subscription-{bucket}": str(remaining),
+                        f"x-ms-ratelimit-remaining-subscription-global-{bucket}": str(shared)}
         if not allowed:
             seconds = max(1, math.ceil(wait))
             raise ArmError(
@@ -223,7 +227,10 @@ class ArmService:
         if fault.action == "lose-response":
             resp.drop = True
         elif fault.action == "fail" and op is not None:
-            self.world.fail_when_done(op, fault.code, fault.message)
+            message = fault.message
+            if fault.code == "AnotherOperationInProgress":  # as Azure words it (Azure/bicep#5132)
+                message = another_operation(op.subscription, op.location, str(uuid.uuid4()))
+            self.world.fail_when_done(op, fault.code, message)
         elif fault.action == "stall" and op is not None:
             self.world.hold(op)
 
@@ -309,7 +316,7 @@ class ArmService:
         if kind == "item":
             rid = ResourceId(params["sub"], params["rg"], params["type"], params["name"])
             if method == "GET":
-                return self._read(world.get(rid))
+                return self._read(world.get(rid), etag=True)
             status, body, op = world.put(rid, _json_body(req), req.headers.get("if-match"), req.headers.get("if-none-match"))
             return self._accepted(req, status, body, op)
         if kind in {"group-list", "sub-list"}:
@@ -320,7 +327,7 @@ class ArmService:
             if kind == "routes":
                 return self._page(req, world.list_routes(rt))
             if method == "GET":
-                return self._read(world.get_route(rt, params["route"]))
+                return self._read(world.get_route(rt, params["route"]), etag=True)
             if method == "PUT":
                 status, body, op = world.put_route(rt, params["route"], _json_body(req), req.headers.get("if-match"))
                 return self._accepted(req, status, body, op)
@@ -331,7 +338,8 @@ class ArmService:
             resp.headers["Location"] = self._op_url(req, deleted, "operationResults")
             return resp
         op = world.operation(params["sub"], params["op"])
-        retry = {"Retry-After": _seconds(world.settings.retry_after)}
+        self.links.check("operations" if kind == "op-status" else "operationResults", op.id, req.query)
+        retry = {"Retry-After": _seconds(world.settings.retry_after_for(op.kind))}
         if kind == "op-status":
             answer: dict[str, Any] = {"status": op.status}
             if op.error:
@@ -343,20 +351,23 @@ class ArmService:
             return Response(400, {"error": op.error})
         return Response(204)
 
-    def _read(self, body: Any) -> Response:
+    def _read(self, body: Any, etag: bool = False) -> Response:
         delay = self.world.settings.latency.get("read", 0.0)
         if delay > 0:
             time.sleep(delay)
-        return Response(200, body)
+        # GET answers carry the etag as an ETag header too (route table recording, 2023-12-06; see strict.py).
+        return Response(200, body, {"ETag": str(body["etag"])} if etag and body.get("etag") else {})
 
     def _accepted(self, req: Request, status: int, body: Any, op: Operation) -> Response:
-        headers = {"Azure-AsyncOperation": self._op_url(req, op, "operations"), "Retry-After": _seconds(self.world.settings.retry_after)}
+        # Retry-After by resource type, and the operation id is the request id (see emulation/profiles/azure.json).
+        headers = {"Azure-AsyncOperation": self._op_url(req, op, "operations"),
+                   "Retry-After": _seconds(self.world.settings.retry_after_for(op.kind)), "x-ms-request-id": op.id}
         return Response(status, body, headers, operation=op)
 
     def _op_url(self, req: Request, op: Operation, leaf: str) -> str:
         return (
             f"https://{req.host}/subscriptions/{op.subscription}/providers/Microsoft.Network/locations/"
-            f"{op.location}/{leaf}/{op.id}?api-version={req.query.get('api-version', '2026-03-01')}"
+            f"{op.location}/{leaf}/{op.id}?{self.links.query(leaf, op.id, req.query.get('api-version', '2026-03-01'))}"
         )
 
     def _page(self, req: Request, items: list[Any]) -> Response:

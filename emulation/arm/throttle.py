@@ -14,6 +14,8 @@ DEFAULT_LIMITS: dict[str, tuple[float, float]] = {
     "writes": (200.0, 10.0),
     "deletes": (200.0, 10.0),
 }
+GLOBAL = "*global*"
+GLOBAL_FACTOR = 15.0
 
 
 @dataclass
@@ -46,18 +48,28 @@ class Throttle:
             self.scope = scope
             self._buckets.clear()
 
-    def take(self, subscription: str, principal: str, kind: str) -> tuple[bool, int, float]:
+    def take(self, subscription: str, principal: str, kind: str) -> tuple[bool, int, float, int]:
+        """Answers (allowed, remaining for this principal, seconds until a token, remaining across principals)."""
         size, refill = self.limits[kind]
         now = self.clock()
         with self._lock:
-            key = (subscription.lower() if self.scope == "subscription" else "*", principal, kind)
-            bucket = self._buckets.setdefault(key, _Bucket(size, now))
-            bucket.tokens = min(size, bucket.tokens + (now - bucket.stamp) * refill)
-            bucket.stamp = now
+            sub = subscription.lower() if self.scope == "subscription" else "*"
+            own = self._bucket((sub, principal, kind), size, refill, now)
+            # The global subscription bucket, across principals: 15 times a principal's ("Understand how Azure Resource
+            # Manager throttles requests", 2024 token-bucket table); answered as x-ms-ratelimit-remaining-subscription-global-*.
+            shared = self._bucket((sub, GLOBAL, kind), size * GLOBAL_FACTOR, refill * GLOBAL_FACTOR, now)
             if not self.enabled:
-                return True, int(bucket.tokens), 0.0
-            if bucket.tokens >= 1.0:
-                bucket.tokens -= 1.0
-                return True, int(bucket.tokens), 0.0
-            wait = (1.0 - bucket.tokens) / refill if refill > 0 else math.inf
-            return False, 0, wait
+                return True, int(own.tokens), 0.0, int(shared.tokens)
+            if own.tokens >= 1.0 and shared.tokens >= 1.0:
+                own.tokens -= 1.0
+                shared.tokens -= 1.0
+                return True, int(own.tokens), 0.0, int(shared.tokens)
+            waits = [(1.0 - b.tokens) / r if r > 0 else math.inf
+                     for b, r in ((own, refill), (shared, refill * GLOBAL_FACTOR)) if b.tokens < 1.0]
+            return False, int(own.tokens), max(waits), int(shared.tokens)
+
+    def _bucket(self, key: tuple[str, str, str], size: float, refill: float, now: float) -> _Bucket:
+        bucket = self._buckets.setdefault(key, _Bucket(size, now))
+        bucket.tokens = min(size, bucket.tokens + (now - bucket.stamp) * refill)
+        bucket.stamp = now
+        return bucket

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import strict
 from .errors import ArmError, bad_request, not_found
 from .ids import ResourceId, parse
 
@@ -57,10 +58,25 @@ class WorldSettings:
     latency: dict[str, float] = field(default_factory=dict)
     retry_after: int = 10  # whole seconds: the spec declares Retry-After int32
     page_size: int = 100
+    # Retry-After by resource type ("networkInterfaces", "routeTables", "routes", ...), else `retry_after`.
+    retry_after_by_type: dict[str, int] = field(default_factory=dict)
 
     def write_latency(self, kind: str) -> float:
         type_name = kind.split(".")[0]
         return self.latency.get(kind, self.latency.get(f"{type_name}.write", 0.0))
+
+    def retry_after_for(self, kind: str) -> int:
+        return self.retry_after_by_type.get(kind.split(".")[0], self.retry_after)
+
+
+@dataclass
+class Updating:
+    """A referenced resource (subnet, NSG, public IP) another actor is updating: how a NIC write that uses it ends."""
+
+    until: float | None
+    answer: str  # "429": refused at once; "async": accepted, then Failed with AnotherOperationInProgress
+    operation: str
+    other: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
 class World:
@@ -75,6 +91,8 @@ class World:
         self.subscriptions: set[str] = set()
         self.ops: dict[str, Operation] = {}
         self.busy: dict[str, str] = {}
+        self.known: dict[str, str] = {}  # lower-cased id -> the id in its resource's own casing
+        self.updating: dict[str, Updating] = {}
         self._ip_counter = itertools.count(4)
 
     # ----------------------------------------------------------------- seeding and inspection
@@ -90,6 +108,10 @@ class World:
         with self.lock:
             for sub in subscriptions or []:
                 self.subscriptions.add(sub.lower())
+            for rid, body in parsed:
+                self.known.setdefault(rid.key, rid.text)
+                for ref in strict.references(body):  # what the seed references is what Azure holds, in its casing
+                    self.known.setdefault(ref.lower().rstrip("/"), ref.rstrip("/"))
             for rid, body in sorted(parsed, key=lambda p: order[p[0].type]):
                 self.subscriptions.add(rid.subscription.lower())
                 self.groups.add(rid.group_key)
@@ -155,12 +177,18 @@ class World:
             existing = self.resources.get(rid.key)
             self._preconditions(rid, existing, if_match, if_none_match)
             self._check_not_busy(rid)
-            if existing is None and not body.get("location"):
+            if not body.get("location"):
+                # [issue 16] Azure wants `location` on every PUT, an update as much as a create.
                 raise bad_request("LocationRequired", "The location property is required for this definition.")
             stored = self._normalize(rid, copy.deepcopy(body), existing, new_etag())
+            failing: Updating | None = None
             if rid.type == "networkInterfaces":
+                strict.duplicate_public_ips(stored)
                 self._check_public_ip_references(stored)
+                failing = self._check_references_settled(stored)
             op = self._start(rid, stored, existing, f"{rid.type}.write")
+            if failing is not None:
+                op.fail = ("AnotherOperationInProgress", strict.another_operation(rid.subscription, op.location, failing.other))
             return (200 if existing else 201), self._render(rid.key), op
 
     def put_route(self, rt: ResourceId, name: str, body: Body, if_match: str | None) -> tuple[int, Body, Operation]:
@@ -173,7 +201,7 @@ class World:
             routes = table["properties"].get("routes", [])
             current = next((r for r in routes if r["name"].lower() == name.lower()), None)
             if if_match is not None and (current is None or (if_match != "*" and if_match != current.get("etag"))):
-                raise _precondition_failed(f"{rt.text}/routes/{name}")
+                raise strict.precondition_failed(f"{rt.text}/routes/{name}", if_match, (current or {}).get("etag"))
             self._check_not_busy(rt)
             route = {"name": name, "properties": dict(body.get("properties") or {})}
             new_routes = [r for r in routes if r["name"].lower() != name.lower()] + [route]
@@ -245,7 +273,7 @@ class World:
     def _preconditions(self, rid: ResourceId, existing: Body | None, if_match: str | None, if_none_match: str | None) -> None:
         stale = existing is None or if_match is None or if_match.strip() not in {"*", existing.get("etag")}
         if if_match is not None and stale:
-            raise _precondition_failed(rid.text)
+            raise strict.precondition_failed(rid.text, if_match, (existing or {}).get("etag"))
         if if_none_match is not None and if_none_match.strip() == "*" and existing is not None:
             raise _precondition_failed(rid.text)
 
@@ -288,7 +316,11 @@ class World:
             op.finished_at = now
             if op.fail is None:
                 op.status = "Succeeded"
-                self._set_state(self.resources[key], "Succeeded")
+                # [rec-rt in strict.py] the etag a PUT answers with is not the one the resource has once it succeeded.
+                done = self.resources[key]
+                done["etag"] = new_etag()
+                _stamp_children(done, done["etag"])
+                self._set_state(done, "Succeeded")
                 continue
             op.status = "Failed"
             op.error = {"code": op.fail[0], "message": op.fail[1]}
@@ -298,7 +330,8 @@ class World:
                 reverted = copy.deepcopy(op.before)
                 reverted["etag"] = new_etag()
                 _stamp_children(reverted, reverted["etag"])
-                self._set_state(reverted, "Failed")
+                # A write refused because another operation held a dependency changed nothing: still Succeeded.
+                self._set_state(reverted, "Succeeded" if op.fail[0] == "AnotherOperationInProgress" else "Failed")
                 self.resources[key] = reverted
 
     def _set_state(self, body: Body, state: str) -> None:
@@ -345,6 +378,37 @@ class World:
                     f"It cannot be used by {ipc['id']}.",
                 )
 
+    def mark_updating(self, ref: str, seconds: float | None, answer: str, operation: str) -> None:
+        """Another actor updates a referenced resource (for `seconds`, or until cleared)."""
+        if answer not in {"429", "async"}:
+            raise ValueError(f"answer must be '429' or 'async', not {answer!r}")
+        with self.lock:
+            until = None if seconds is None else self.clock() + seconds
+            self.updating[ref.lower().rstrip("/")] = Updating(until, answer, operation)
+
+    def clear_updating(self) -> None:
+        with self.lock:
+            self.updating.clear()
+
+    def _updating(self, ref: str) -> Updating | None:
+        hit = self.updating.get(ref.lower().rstrip("/"))
+        if hit is not None and hit.until is not None and self.clock() >= hit.until:
+            del self.updating[ref.lower().rstrip("/")]
+            return None
+        return hit
+
+    def _check_references_settled(self, nic: Body) -> Updating | None:
+        """[tf-7986, bicep-5132 in strict.py] A NIC write using a resource that is still updating: 429 at once, or
+        accepted and Failed later with AnotherOperationInProgress (answered here as the Updating to fail with)."""
+        for ref in strict.references(nic):
+            hit = self._updating(ref)
+            if hit is None:
+                continue
+            if hit.answer == "429":
+                raise strict.referenced_not_provisioned(strict.canonical_id(ref, self.known), nic["id"], hit.operation)
+            return hit
+        return None
+
     def _normalize(self, rid: ResourceId, body: Body, existing: Body | None, etag: str) -> Body:
         """The stored form of a written body: server-set fields set, read-only ones kept, the rest as sent."""
         props = body.get("properties")
@@ -372,10 +436,13 @@ class World:
         stored["properties"] = props
         if rid.type == "networkInterfaces":
             self._normalize_nic(stored, old_props)
+            strict.strict_nic(stored, self.known)
         elif rid.type == "routeTables":
             _normalize_routes(stored)
+            strict.strict_route_table(stored)
         elif rid.type == "publicIPAddresses":
             props.pop("ipConfiguration", None)
+            strict.strict_public_ip(stored)
         if existing is None and rid.type != "publicIPAddresses":
             props.setdefault("resourceGuid", str(uuid.uuid4()))
         _stamp_children(stored, etag)
@@ -419,6 +486,8 @@ class World:
             holders = self._pip_holders(key)
             if holders:
                 body["properties"]["ipConfiguration"] = {"id": holders[0]}
+            if self._updating(key) is not None:
+                body["properties"]["provisioningState"] = "Updating"
         return body
 
 

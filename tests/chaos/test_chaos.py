@@ -32,14 +32,18 @@ def test_racing_actors_never_fail_over_twice(chaos_lab: Lab) -> None:
     assert figures.converged and not figures.problems, figures.problems
 
 
-@pytest.mark.parametrize("point", ["after the detach", "after 1 route table write", "before recording completion"])
-def test_a_killed_failover_converges_within_two_runs(chaos_lab: Lab, point: str) -> None:
+@pytest.mark.parametrize("point", ["after the detach", "after 1 route table write", "after the attach was sent, its answer lost"])
+def test_a_killed_failover_is_finished_by_the_first_scheduled_run(chaos_lab: Lab, point: str) -> None:
+    """Contract §6 "Resumable", at the shipped schedule (every 5 s): the first run it fires after the crash finishes."""
     assert point in POINTS
     figures = run_crashes(chaos_lab, runs=1, points=[point])
     result = figures.detail[point][0]
     assert result["reached"], f"the actor never reached {point!r}"
-    assert result["convergedWithinTwoRuns"], result
+    assert result["completedByFirstScheduledRun"], result
     assert result["maxNicsHoldingPublicIp"] <= 1
+    # Killed 0.3 s before the schedule fired, with its lease renewed an instant earlier: the run that fired found the
+    # lease live, waited it out (2.5 s) within itself and finished (figures: `make chaos`, not asserted as timings).
+    assert result["firstScheduledRunAfterCrashSeconds"] < 5, result
 
 
 @pytest.mark.parametrize("scenario", ["429 storm on NIC writes", "lost response to the applied detach",

@@ -70,7 +70,7 @@ def test_move_public_ip_by_updating_nics_keeps_every_other_property(seeded: ArmE
         assert new["etag"] != old["etag"]
         assert new["tags"] == old["tags"]
         for prop in ("enableIPForwarding", "enableAcceleratedNetworking", "networkSecurityGroup", "dnsSettings",
-                     "macAddress", "nvaUnmodelledSetting", "resourceGuid"):
+                     "macAddress", "nicType", "disableTcpStateTracking", "resourceGuid"):
             assert new["properties"][prop] == old["properties"][prop], prop
         assert new["properties"]["ipConfigurations"][0]["properties"]["subnet"] == \
             old["properties"]["ipConfigurations"][0]["properties"]["subnet"]
@@ -174,7 +174,7 @@ def test_list_route_tables_across_subscriptions_and_pages(seeded: ArmEmulator) -
     names: set[str] = set()
     for sub in HUB.subscriptions:
         names |= {str(t.id).lower() for t in client(seeded, sub=sub).route_tables.list_all()}
-    expected = {t.lower() for t in HUB.all_tables + HUB.unrelated_tables}
+    expected = {t.lower() for t in HUB.all_tables + HUB.unrelated_tables + HUB.pinned_tables}
     assert names == expected
     pages = [r for r in seeded.control.requests() if r["operation"] == "RouteTables_ListAll"]
     assert len(pages) == len(expected)
@@ -290,7 +290,10 @@ def test_rbac_enforces_actions_and_linked_joins(seeded: ArmEmulator) -> None:
     base = ["Microsoft.Network/networkInterfaces/read", "Microsoft.Network/networkInterfaces/write",
             "Microsoft.Network/virtualNetworks/subnets/join/action", "Microsoft.Network/networkSecurityGroups/join/action",
             "Microsoft.Network/locations/operations/read"]
-    seeded.control.rbac({"system-assigned": [{"scope": hub_rg, "actions": base}]})
+    # Joining the appliances' own management public IPs (unchanged, but referenced by every write of their NICs) is
+    # granted on those IPs alone: the cluster's public IP may not be joined.
+    mgmt = [{"scope": m, "actions": ["Microsoft.Network/publicIPAddresses/join/action"]} for m in HUB.management_ips]
+    seeded.control.rbac({"system-assigned": [{"scope": hub_rg, "actions": base}, *mgmt]})
     net = client(seeded)
     b = net.network_interfaces.get("hub-rg", "fw-b-untrust")
     with pytest.raises(HttpResponseError) as err:

@@ -11,9 +11,11 @@ import requests
 
 from emulation.harness import ArmEmulator
 
-SPECS = Path(__file__).resolve().parents[3] / "shared" / "azure-specs" / "2026-03-01" / "examples"
+SPECS = Path(__file__).resolve().parents[1] / "data" / "azure-specs" / "2026-03-01" / "examples"  # vendored: see its README
 # Read-only keys the swagger defines for these models that the examples happen to leave out.
-SPEC_DEFINED_EXTRAS = {"etag", "type", "hasBgpOverride", "resourceGuid"}
+SPEC_DEFINED_EXTRAS = {"etag", "type", "hasBgpOverride", "resourceGuid",
+                       # NIC service defaults Azure always answers with (issue 16; emulation/arm/strict.py).
+                       "nicType", "hostedWorkloads", "tapConfigurations"}
 
 
 def example(name: str) -> dict[str, Any]:

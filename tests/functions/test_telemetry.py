@@ -51,7 +51,7 @@ def test_failover_emits_each_contract_event_with_its_fields_as_custom_events(wor
             assert not missing, f"{name} lacks {missing}"
     completed = events.named("FailoverCompleted")[0]
     assert (completed["from"], completed["to"], completed["trigger"], completed["epoch"]) == ("fw-a", "fw-b", "auto", 1)
-    assert len(json.loads(completed["changes"])) == 6
+    assert len(json.loads(completed["changes"])) == 5
     assert all(r["cluster"] == "hub-fw" for r in events.named("ProbeCycle"))
 
     envelopes: list[Any] = [_convert_log_to_envelope(r) for r in exported.get_finished_logs()]

@@ -18,7 +18,6 @@ ROOT = INFRA.parent
 OPTIONAL = {
     "NVA_HA_CONFIG_FILE": "the configuration travels in NVA_HA_CONFIG",
     "NVA_HA_POLL_INTERVAL_SECONDS": "default 1 s",
-    "NVA_HA_LEASE_SECONDS": "default 15 s",
     "AzureWebJobsStorage": "identity-based: AzureWebJobsStorage__accountName",
     "AzureWebJobsStorage__tableServiceUri": "identity-based: AzureWebJobsStorage__accountName",
     "IDENTITY_ENDPOINT": "set by the platform",

@@ -30,12 +30,20 @@ class Rig:
     hub: Hub
     table: str
     policy: dict[str, Any] = field(default_factory=lambda: dict(FAST_POLICY))
+    seeded: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def out_of_scope_changes(self) -> list[str]:
+        """Every resource outside the cluster's scope that is not byte-for-byte what was seeded (contract §6)."""
+        scope = self.hub.in_scope()
+        now = self.snapshot()
+        changed = [key for key, body in self.seeded.items() if key not in scope and now.get(key) != body]
+        return changed + [key for key in now.keys() - self.seeded.keys() if key not in scope]
 
     def env(self, **extra: str) -> dict[str, str]:
         config = json.loads(json.dumps(self.hub.config))
         config["clusters"][0]["policy"] = self.policy
         return app_settings(self.arm, config, self.azurite.connection_string, self.table,
-                            NVA_HA_POLL_INTERVAL_SECONDS="0.05", NVA_HA_LEASE_SECONDS="2", **extra)
+                            NVA_HA_POLL_INTERVAL_SECONDS="0.05", **extra)
 
     def engine(self, **extra: str) -> Engine:
         return build_engine(self.env(**extra), ROOT)
@@ -78,8 +86,8 @@ def rig(azurite: Azurite, table: str, nva_factory: Callable[[], NvaProcess], **h
         nvas = {"fw-a": nva_factory(), "fw-b": nva_factory()}
         hub = two_firewalls(http_probes(nvas, "/health"), **hub_options)
         arm.control.seed(hub.resources)
-        arm.control.settings(latency=FAST_LATENCY, retry_after=10)
-        yield Rig(arm, azurite, nvas, hub, table)
+        arm.control.settings(latency=FAST_LATENCY, retry_after=10, page_size=3)  # lists page, as long ones do in Azure
+        yield Rig(arm, azurite, nvas, hub, table, seeded=arm.control.snapshot())
     finally:
         arm.stop()
 

@@ -9,6 +9,7 @@ import time
 
 import requests
 
+from shared.policy import ManualRequest
 from tests.integration.rig import EventLog, Rig
 
 OWNED = ("default-via-fw", "onprem-via-fw")
@@ -21,14 +22,24 @@ def settle(world: Rig, cycles: int = 2) -> None:
 
 
 def assert_on(world: Rig, nva: str, trust_ip: str) -> None:
+    """The public IP and every owned route of every managed table are on `nva`; what else they hold is as seeded.
+    (Tables outside the cluster's scope are checked byte for byte by the `world` fixture.)"""
     assert world.pip_holders() == [f"{nva}-untrust"]
-    for table, routes in world.hops().items():
-        if "unrelated" in table:
-            assert routes == {"via-other-nva": "10.9.9.9"}, table
-            continue
-        assert {r: routes[r] for r in OWNED} == {r: trust_ip for r in OWNED}, table
+    hops = world.hops()
+    for table_id in world.hub.all_tables:
+        routes = hops[table_id.rsplit("/", 1)[-1]]
+        assert {r: routes[r] for r in OWNED} == {r: trust_ip for r in OWNED}, table_id
         assert routes["via-other-nva"] == "10.9.9.9"
         assert routes["kms-direct"] is None
+
+
+def written(world: Rig) -> list[str]:
+    return sorted(r["path"].rsplit("/", 1)[-1] for r in world.writes())
+
+
+# Two NICs (detach, attach) and the managed tables: the configured ones in both subscriptions, the discovered one in the
+# second. The hub subscription's pinned tables point at the NVAs too, but are neither configured nor discovered.
+FAILOVER_WRITES = sorted(["fw-a-untrust", "fw-b-untrust", "spoke1-listed1-rt", "spoke2-listed1-rt", "spoke2-found1-rt"])
 
 
 def test_automatic_failover_moves_public_ip_and_every_owned_route(world: Rig, events: EventLog) -> None:
@@ -50,16 +61,13 @@ def test_automatic_failover_moves_public_ip_and_every_owned_route(world: Rig, ev
         new = after[key]
         if "/networkinterfaces/" in key:
             for prop in ("enableIPForwarding", "enableAcceleratedNetworking", "networkSecurityGroup", "dnsSettings",
-                         "nvaUnmodelledSetting", "macAddress", "resourceGuid"):
+                         "nicType", "disableTcpStateTracking", "macAddress", "resourceGuid"):
                 assert new["properties"][prop] == old["properties"][prop], (key, prop)
             assert new["tags"] == old["tags"]
         if "/routetables/" in key:
             assert new.get("tags") == old.get("tags")
             assert new["properties"].get("disableBgpRoutePropagation") == old["properties"].get("disableBgpRoutePropagation")
-    # Writes: the two NICs that really change (detach, attach) and the four route tables holding owned routes.
-    puts = sorted(r["path"].rsplit("/", 1)[-1] for r in world.writes())
-    assert puts == sorted(["fw-a-untrust", "fw-b-untrust", "spoke1-listed1-rt", "spoke1-found1-rt",
-                           "spoke2-listed1-rt", "spoke2-found1-rt"])
+    assert written(world) == FAILOVER_WRITES
     status = engine.status("hub-fw")
     assert (status["active"], status["epoch"], status["phase"]) == ("fw-b", 1, "steady")
     assert status["lastFailover"]["from"] == "fw-a" and status["lastFailover"]["trigger"] == "auto"
@@ -68,7 +76,7 @@ def test_automatic_failover_moves_public_ip_and_every_owned_route(world: Rig, ev
     assert (completed[0]["from"], completed[0]["to"], started[0]["epoch"]) == ("fw-a", "fw-b", 1)
     history = engine.store.history("hub-fw")
     assert [h["epoch"] for h in history] == [1]
-    assert len(history[0]["changes"]) == 6
+    assert len(history[0]["changes"]) == len(FAILOVER_WRITES)
 
 
 def test_steady_cycles_make_no_resource_manager_call(world: Rig) -> None:
@@ -118,7 +126,7 @@ def test_two_engines_racing_fail_over_exactly_once(world: Rig, events: EventLog)
     assert len(events.named("FailoverStarted")) == 1
     assert len(events.named("FailoverCompleted")) == 1
     assert a.status("hub-fw")["epoch"] == 1
-    assert len(world.writes()) == 6
+    assert written(world) == FAILOVER_WRITES
     assert_on(world, "fw-b", "10.0.2.5")
 
 
@@ -145,9 +153,9 @@ def test_failover_killed_after_the_detach_is_completed_by_the_next_run(world: Ri
     world.arm.control.clear_faults()
     world.arm.control.release()  # the dead actor's attach request still reaches Azure, as it would
     state = engine.store.load("hub-fw")
-    assert state is not None and state.phase == "failing_over"
-    time.sleep(2.1)  # the dead actor's lease lapses
-    engine.probe_cycle()
+    assert state is not None and state.phase == "failing_over" and state.journal is not None
+    assert state.journal.lease_live(engine.clock()), "the dead actor's lease was renewed moments ago"
+    engine.probe_cycle()  # the very next run: it waits out the lease nobody renews, then resumes
     assert engine.status("hub-fw")["phase"] == "steady"
     assert engine.status("hub-fw")["active"] == "fw-b"
     assert len(events.named("FailoverResumed")) == 1
@@ -175,3 +183,84 @@ def test_drift_is_detected_and_repaired(world: Rig, events: EventLog) -> None:
     assert len(detected) == 1 and len(corrected) == 1
     assert detected[0]["resource"].lower() == table_id.lower()
     assert '"10.0.2.5"' in detected[0]["found"]
+
+
+def test_tables_outside_the_scope_are_never_written_nor_planned(world: Rig, events: EventLog) -> None:
+    """Contract §6 "In scope only": a table in the same resource group as configured ones, pointing at the NVAs, but
+    neither configured nor in a discovered subscription, is left alone by a dry run, a failover, a repair, a manual one."""
+    pinned = {t.rsplit("/", 1)[-1] for t in world.hub.pinned_tables}
+    assert pinned and all("/resourceGroups/spoke-rg/" in t for t in world.hub.pinned_tables)
+    assert any("/resourceGroups/spoke-rg/" in t and world.hub.subscriptions[0] in t for t in world.hub.listed_tables)
+    world.policy["reconcileEverySeconds"] = 0.5
+    engine = world.engine()
+    settle(world)
+    world.nvas["fw-a"].set_mode("down")
+    engine.probe_cycle()
+    world.arm.control.clear_requests()
+
+    dry = engine.failover("hub-fw", ManualRequest(target="fw-b", dry_run=True, force=True))
+    planned = {c["resource"].rsplit("/", 1)[-1] for c in dry["changes"]}
+    assert planned == set(FAILOVER_WRITES)
+    assert world.writes() == []
+
+    engine.probe_cycle()  # the automatic failover
+    assert written(world) == FAILOVER_WRITES
+    assert_on(world, "fw-b", "10.0.2.5")
+
+    # Drift on a managed table is repaired; the pinned tables, which still point at fw-a and fw-b, are not "drift".
+    table_id = world.hub.listed_tables[0]
+    token = world.arm.control.token("someone-else")
+    url, args = f"{world.arm.arm_url}{table_id}", {
+        "params": {"api-version": "2026-03-01"}, "headers": {"Authorization": f"Bearer {token}"},
+        "verify": world.arm.ca_path, "timeout": 10}
+    body = requests.get(url, **args).json()  # type: ignore[arg-type]
+    body["properties"]["routes"][0]["properties"]["nextHopIpAddress"] = "10.0.2.4"
+    assert requests.put(url, json=body, **args).ok  # type: ignore[arg-type]
+    time.sleep(0.6)
+    world.arm.control.clear_requests()
+    engine.probe_cycle()
+    assert written(world) == [table_id.rsplit("/", 1)[-1]]
+    assert len(events.named("DriftCorrected")) == 1
+
+    world.nvas["fw-a"].set_mode("up")
+    engine.probe_cycle()
+    engine.probe_cycle()
+    world.arm.control.clear_requests()
+    result = engine.failover("hub-fw", ManualRequest(target="fw-a", reason="back after repair"))
+    assert {c["resource"].rsplit("/", 1)[-1] for c in result["changes"]} == set(FAILOVER_WRITES)
+    assert written(world) == FAILOVER_WRITES
+    assert_on(world, "fw-a", "10.0.2.4")
+    assert not pinned & {w.rsplit("/", 1)[-1] for w in written(world)}
+
+
+def test_a_live_actor_keeps_its_lease_while_another_run_stands_down(world: Rig, events: EventLog) -> None:
+    """The other side of resuming in the next run: an actor that is alive (here waiting on a slow attach) renews its
+    lease, so a run that finds it sees the renewal, writes nothing and leaves the change to it."""
+    settle(world)
+    world.nvas["fw-a"].set_mode("down")
+    world.arm.control.fault("hang", operation="NetworkInterfaces_CreateOrUpdate", resource="fw-b-untrust", times=1)
+    holder, other = world.engine(), world.engine()
+    holder.probe_cycle()
+    worker = threading.Thread(target=holder.probe_cycle)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and world.arm.control.hung() == 0:
+            time.sleep(0.05)
+        assert world.arm.control.hung() == 1, "the holder's attach should be in flight"
+        runs, until = 0, time.monotonic() + 3.5
+        while time.monotonic() < until:  # runs that find the live lease, over more than one lease (2.5 s)
+            outcome = other.probe_cycle()
+            assert "in progress" in outcome["hub-fw"], outcome
+            runs += 1
+        assert runs >= 2
+        state = other.store.load("hub-fw")
+        assert state is not None and state.journal is not None and state.journal.lease_owner == holder.actor
+        assert events.named("FailoverResumed") == []
+    finally:
+        world.arm.control.clear_faults()
+        world.arm.control.release()
+        worker.join(60)
+    assert holder.status("hub-fw")["active"] == "fw-b" and holder.status("hub-fw")["phase"] == "steady"
+    assert len(events.named("FailoverCompleted")) == 1
+    assert_on(world, "fw-b", "10.0.2.5")

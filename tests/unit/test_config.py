@@ -40,7 +40,7 @@ def test_the_contract_example_shape_parses_with_defaults() -> None:
     assert cluster.policy.reconcile_every_seconds == 300.0
     assert cluster.nvas[1].probe.accepts(200) and not cluster.nvas[1].probe.accepts(204)
     assert cluster.nvas[0].probe.path == "/"
-    assert cluster.discover_route_tables is not None and len(cluster.discover_route_tables.subscriptions) == 2
+    assert cluster.discover_route_tables is not None and len(cluster.discover_route_tables.subscriptions) == 1
 
 
 CASES: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [

@@ -1,8 +1,8 @@
-"""The Functions host's timer, emulated: a small NCRONTAB (six fields: second minute hour day month weekday) evaluator."""
+"""The probe timer's schedule: NCRONTAB (six fields, as the Functions host reads it), its firings, and the lease it implies."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 RANGES = ((0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
 
@@ -50,3 +50,28 @@ class Schedule:
                 return candidate
             candidate += timedelta(seconds=1)
         raise ValueError(f"{self.expression!r} never fires within a year")
+
+
+# A fixed Monday midnight: the gaps between firings are measured from here, so the answer never depends on the clock.
+_REFERENCE = datetime(2026, 1, 5, tzinfo=UTC)
+
+
+def shortest_gap(schedule: Schedule, firings: int = 48) -> float:
+    """The shortest time between two consecutive firings among the first `firings` after a fixed reference, in seconds."""
+    t = schedule.next_after(_REFERENCE)
+    gaps = []
+    for _ in range(firings):
+        n = schedule.next_after(t)
+        gaps.append((n - t).total_seconds())
+        t = n
+    return min(gaps)
+
+
+def lease_seconds(schedule: Schedule) -> float:
+    """The lease of a change in flight: half the schedule's shortest period (2.5 s at every 5 s), between 1 s and 30 s.
+
+    A live actor renews it five times per lease, so it keeps it through a slow write to the state table; a crashed
+    actor's lease has lapsed within half a period, so the first scheduled run after the crash, which waits out a lease
+    that is not renewed (Engine._outlast), resumes the change before the schedule fires again.
+    """
+    return min(max(shortest_gap(schedule) / 2, 1.0), 30.0)
