@@ -13,7 +13,7 @@ from .desired import AzureView, Change, plan_changes
 from .errors import EngineError, StateConflict
 from .events import emit
 from .needs import needs_of
-from .permissions import Need, PermissionCache, Verdict
+from .permissions import Need, PermissionCache, Verdict, group_of
 from .readiness import (
     Check,
     Readiness,
@@ -47,6 +47,12 @@ class Assessor:
         if self.permissions is None or not changes:
             return []
         return list(self.permissions.evaluate(needs_of(changes)).missing)
+
+    def warm(self, cluster: Cluster) -> None:
+        """Start reading, in the background, the permissions of the resource groups the configuration names."""
+        if self.permissions is not None:
+            ids = [nva.nic_id(leg) for nva in cluster.nvas for leg in nva.interfaces]
+            self.permissions.prefetch(group_of(i) for i in [*ids, *(p.id for p in cluster.public_ips), *cluster.route_tables])
 
     # ----------------------------------------------------------------- readiness
     def survey(self, cluster: Cluster) -> tuple[AzureView, list[str], str | None]:

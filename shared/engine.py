@@ -86,6 +86,8 @@ class Engine:
         state = self._load(cluster)
         results = self.prober.probe_all(cluster.nvas, cluster.policy.probe_timeout_seconds)
         plan = decide(results, state, cluster, self.clock(), self.actor, self._lease)
+        if plan.action != "reconcile":
+            self.assessor.warm(cluster)  # a new process reads its permissions in the background; later, a no-op
         if not plan.record and state.journal is not None:
             lapsed = self._outlast(cluster, state)  # a crashed actor's change is resumed by this run, not a later one
             if lapsed is None:

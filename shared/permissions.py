@@ -96,6 +96,7 @@ class PermissionCache:
         self._ttl = ttl
         self._lock = threading.Lock()
         self._listed: dict[str, Listed] = {}
+        self._pending: set[str] = set()
         self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="perm-read")
         self.reads = 0  # scopes read from Resource Manager, for the benchmark and tests
 
@@ -110,6 +111,24 @@ class PermissionCache:
             self._listed.update(fresh)
             self.reads += len(fresh)
             return {k: self._listed[k] for k, _ in wanted if k in self._listed}
+
+    def prefetch(self, scopes: Iterable[str]) -> None:
+        """When nothing was ever read (a new process), read these scopes in the background so that its first failover
+        finds them warm. Returns at once; afterwards a no-op (reconciles and the gate keep the cache fresh)."""
+        with self._lock:
+            if self._listed or self._pending:
+                return
+            todo = sorted({s.lower(): s for s in scopes}.items())
+            self._pending.update(k for k, _ in todo)
+        for key, scope in todo:
+            self._pool.submit(self._prefetched, key, scope)
+
+    def _prefetched(self, key: str, scope: str) -> None:
+        listed = self._reader.list(scope)
+        with self._lock:
+            self._listed[key] = listed
+            self.reads += 1
+            self._pending.discard(key)
 
     def evaluate(self, needs: Sequence[Need], refresh: bool = False) -> Verdict:
         """Which needs are not granted. Reads each resource group once (cached); a need the group does not grant is

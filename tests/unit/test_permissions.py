@@ -96,3 +96,16 @@ def test_a_nic_write_needs_a_join_on_everything_its_body_references() -> None:
         ("loadBalancers/backendAddressPools/join/action", "pool"), ("loadBalancers/inboundNatRules/join/action", "ssh"),
         ("applicationGateways/backendAddressPools/join/action", "p"),
     }
+
+
+def test_prefetch_reads_only_for_a_new_process_and_then_the_gate_reads_nothing() -> None:
+    reader = FakeReader({RG.lower(): (Grant(("Microsoft.Network/*",)),)})
+    cache = PermissionCache(reader)
+    cache.prefetch([RG, RG.upper()])
+    deadline = time.monotonic() + 5
+    while cache.reads < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert reader.reads == [RG]
+    cache.prefetch([RG, f"{RG}-other"])  # no longer cold: nothing more is read
+    assert cache.evaluate([Need("Microsoft.Network/networkInterfaces/write", NIC)]).missing == ()
+    assert reader.reads == [RG]
