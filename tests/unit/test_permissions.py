@@ -105,7 +105,7 @@ def test_prefetch_reads_only_for_a_new_process_and_then_the_gate_reads_nothing()
     deadline = time.monotonic() + 5
     while cache.reads < 1 and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert reader.reads == [RG]
+    assert [r.lower() for r in reader.reads] == [RG.lower()]  # once, whatever the spelling
     cache.prefetch([RG, f"{RG}-other"])  # no longer cold: nothing more is read
     assert cache.evaluate([Need("Microsoft.Network/networkInterfaces/write", NIC)]).missing == ()
-    assert reader.reads == [RG]
+    assert len(reader.reads) == 1
