@@ -7,7 +7,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
@@ -96,13 +96,17 @@ class PermissionCache:
         self._ttl = ttl
         self._lock = threading.Lock()
         self._listed: dict[str, Listed] = {}
-        self._pending: set[str] = set()
+        self._pending: dict[str, Future[None]] = {}  # background reads in flight
         self._pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="perm-read")
         self.reads = 0  # scopes read from Resource Manager, for the benchmark and tests
 
     def _fetch(self, scopes: Iterable[str], refresh: bool) -> dict[str, Listed]:
         wanted = sorted({s.lower(): s for s in scopes}.items())
         oldest = time.monotonic() - self._ttl
+        with self._lock:
+            waiting = [self._pending[k] for k, _ in wanted if not refresh and k in self._pending]
+        for background in waiting:  # a background read of the same scope is under way: wait for it, do not read twice
+            background.result()
         with self._lock:
             todo = [(k, s) for k, s in wanted if refresh or k not in self._listed or self._listed[k].at < oldest]
         futures = {k: self._pool.submit(self._reader.list, s) for k, s in todo}
@@ -118,17 +122,15 @@ class PermissionCache:
         with self._lock:
             if self._listed or self._pending:
                 return
-            todo = sorted({s.lower(): s for s in scopes}.items())
-            self._pending.update(k for k, _ in todo)
-        for key, scope in todo:
-            self._pool.submit(self._prefetched, key, scope)
+            for key, scope in sorted({s.lower(): s for s in scopes}.items()):
+                self._pending[key] = self._pool.submit(self._prefetched, key, scope)
 
     def _prefetched(self, key: str, scope: str) -> None:
         listed = self._reader.list(scope)
         with self._lock:
             self._listed[key] = listed
             self.reads += 1
-            self._pending.discard(key)
+            self._pending.pop(key, None)
 
     def evaluate(self, needs: Sequence[Need], refresh: bool = False) -> Verdict:
         """Which needs are not granted. Reads each resource group once (cached); a need the group does not grant is
