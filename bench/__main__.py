@@ -26,6 +26,7 @@ from shared.engine import Engine
 from shared.schedule import Schedule
 from shared.settings import build_engine
 
+from .floating import bench_floating
 from .serial import serial_failover
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -258,6 +259,11 @@ def markdown(results: dict[str, Any]) -> str:
     for n, v in s.items():
         lines.append(f"| ours / serial SDK-poller failover, {n} route tables | {v['oursSeconds']:.2f} s | "
                      f"{v['serialSdkPollerSeconds']:.2f} s | {v['ratio']:.2f} | < 1 |")
+    if results.get("floating"):
+        f = results["floating"]
+        lines.append(f"| actuation, floating IP (remove, then add; no route table) | {f['medianSeconds']:.2f} s, "
+                     f"{f['writesPerFailover']} writes | physical limit {f['physicalLimitSeconds']:.2f} s (2 NIC writes) "
+                     f"| {f['ratio']:.2f} | <= 1.15 |")
     if results.get("throttled"):
         t = results["throttled"]
         lines.append(f"| throttled: {t['tables']} route tables over {t['subscriptions']} subscriptions | {t['seconds']:.1f} s | "
@@ -299,6 +305,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"actuation and detection (schedule {args.schedule!r}, latency x {args.scale:g}):", flush=True)
         results.update(bench_failovers(w, profile, [int(n) for n in args.tables.split(",")], args.runs, schedule, interval, 2, 0.5,
                                        args.serial_max_tables))
+        print("floating IP:", flush=True)
+        results["floating"] = bench_floating(w, profile, args.runs)
         if not args.skip_throttled:
             print("throttled scale:", flush=True)
             results["throttled"] = bench_throttled(w, profile, args.throttled_tables, args.throttled_subscriptions, (size, refill))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
 import os
@@ -12,6 +13,7 @@ import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
 
+from emulation.estates import add_vip_and_ipv6
 from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
 from emulation.profiles import Profile
 from emulation.topology import Hub, two_firewalls
@@ -59,10 +61,17 @@ class Timeline(logging.Handler):
             self.say(f"{name}: " + ", ".join(f"{k}={f[k]}" for k in ("nva", "to", "step", "error", "resource") if k in f))
 
 
-def readback(arm: ArmEmulator, hub: Hub, active: str, trust_ip: str) -> bool:
-    """Print where the public IP is and where each route points, from the emulator; True when all is on `active`."""
+def readback(arm: ArmEmulator, hub: Hub, active: str, trust_ip: str, extra: dict[str, str]) -> bool:
+    """Print where the public IP and the VIP are and where each route points, from the emulator; True when all is on
+    `active` (IPv6 hops compared as addresses)."""
     snapshot = arm.control.snapshot()
     ok = True
+    vip = [f"{b['name']}/{c['name']} ({c['properties']['privateIPAddress']}, public IP "
+           f"{(c['properties'].get('publicIPAddress') or {}).get('id', '-').rsplit('/', 1)[-1]})"
+           for b in snapshot.values() if b["type"].endswith("networkInterfaces")
+           for c in b["properties"]["ipConfigurations"] if c["name"] == "vip-web"]
+    ok &= len(vip) == 1 and vip[0].startswith(f"{active}-untrust/") and extra["vipPublicIp"].rsplit("/", 1)[-1] in vip[0]
+    print(f"  floating IP vip-web is on: {', '.join(vip) or 'nothing'}")
     holders = [
         f"{b['name']}/{c['name']}" for b in snapshot.values() if b["type"].endswith("networkInterfaces")
         for c in b["properties"]["ipConfigurations"]
@@ -75,7 +84,8 @@ def readback(arm: ArmEmulator, hub: Hub, active: str, trust_ip: str) -> bool:
         routes = {r["name"]: r["properties"].get("nextHopIpAddress") or r["properties"]["nextHopType"]
                   for r in body["properties"]["routes"]}
         owned = {k: v for k, v in routes.items() if k.endswith("-via-fw")}
-        ok &= all(v == trust_ip for v in owned.values())
+        ok &= all(ipaddress.ip_address(v) == ipaddress.ip_address(extra[f"{active}6"] if ":" in v else trust_ip)
+                  for v in owned.values())
         sub = table.split("/")[2][-4:]
         print(f"  sub …{sub} {body['name']:22} " + ", ".join(f"{k} -> {v}" for k, v in routes.items()))
     seeded = {r["id"].lower(): r for r in hub.resources}
@@ -117,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             nvas[name] = NvaProcess.start(address)
             stack.callback(nvas[name].stop)
         hub = two_firewalls(http_probes(nvas, "/health"), subscriptions=2, listed_per_sub=2, discovered_per_sub=1)
+        extra = add_vip_and_ipv6(hub)  # a floating VIP with its public IP, and an IPv6 trust leg
         arm.control.seed(hub.resources)
         arm.control.settings(latency=profile.latency, retry_after=profile.retry_after, page_size=4)  # lists page
         config = hub.config
@@ -129,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
         timeline.say(f"hub-fw: fw-a ({nvas['fw-a'].address}) active, fw-b ({nvas['fw-b'].address}) standby; "
                      f"{len(hub.all_tables)} managed route tables in {len(hub.subscriptions)} subscriptions "
                      f"({len(hub.discovered_tables)} found by discovery), {len(hub.unrelated_tables)} unrelated, "
-                     f"{len(hub.pinned_tables)} pointing at the NVAs but not managed")
+                     f"{len(hub.pinned_tables)} pointing at the NVAs but not managed; "
+                     f"floating IP vip-web (10.0.1.10) on fw-a's untrust NIC; IPv6 trust leg {extra['fw-a6']}")
 
         import function_app  # the real app: its registered timer function is what runs
         probe = next(f for f in function_app.app.get_functions() if f.get_function_name() == "probe")
@@ -158,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
             if stopped_at is not None and time.monotonic() - stopped_at > args.timeout:
                 break
         print("\nAzure, read back from the emulator:")
-        converged = readback(arm, hub, "fw-b", "10.0.2.5")
+        converged = readback(arm, hub, "fw-b", "10.0.2.5", extra)
         started_at, completed_at = timeline.seen.get("FailoverStarted"), timeline.seen.get("FailoverCompleted")
         detection = (started_at - stopped_at) if started_at and stopped_at else None
         failover = (completed_at - started_at) if completed_at and started_at else None

@@ -17,6 +17,8 @@ usage: infra/deploy.sh -g RESOURCE_GROUP -p PARAMETERS_JSON [-l LOCATION] [-s SU
                         networkResourceGroups  [{subscriptionId, resourceGroup}] holding NICs, public IPs, route tables
                         discoverySubscriptions subscriptions whose route tables are discovered
                         alertEmails, alertWebhooks ({"urls": [...]})
+                        deployInternalLoadBalancer, internalLoadBalancer ({subnetName, frontendIp,
+                                               backendAddresses, probePort}): optional HA-ports internal LB
   -l LOCATION         region for a new resource group (default: westeurope)
   -s SUBSCRIPTION     subscription to deploy into (default: az's current one)
   --infra-only        deploy the infrastructure, not the code

@@ -50,6 +50,12 @@ param alertWebhooks object = { urls: [] }
 @description('Resource Manager endpoint (sovereign clouds).')
 param armEndpoint string = environment().resourceManager
 
+@description('Also deploy an internal Standard load balancer with an HA-ports rule in front of the NVAs\' trust NICs (the hybrid: east-west routes point at its frontend, nva-failover moves the public and floating IPs).')
+param deployInternalLoadBalancer bool = false
+
+@description('With deployInternalLoadBalancer: {subnetName, frontendIp, backendAddresses: [trust IPs], probePort} in vnetName.')
+param internalLoadBalancer object = {}
+
 var suffix = uniqueString(resourceGroup().id, namePrefix)
 var appName = '${namePrefix}-nvaha-${suffix}'
 var storageName = take(toLower('${namePrefix}st${suffix}'), 24)
@@ -179,6 +185,20 @@ resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' =
     principalId: identity.properties.principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.monitoringMetricsPublisher)
+  }
+}
+
+module internalLb 'modules/internal-lb.bicep' = if (deployInternalLoadBalancer) {
+  name: '${appName}-ilb'
+  scope: resourceGroup(vnetResourceGroup)
+  params: {
+    name: '${namePrefix}-nva-ilb'
+    location: location
+    vnetName: vnetName
+    subnetName: internalLoadBalancer.?subnetName ?? 'trust'
+    frontendIp: internalLoadBalancer.?frontendIp ?? ''
+    backendAddresses: internalLoadBalancer.?backendAddresses ?? []
+    probePort: internalLoadBalancer.?probePort ?? 22
   }
 }
 

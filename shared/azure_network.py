@@ -80,7 +80,8 @@ def translate(err: Exception, what: str) -> Exception:
             return _Retry(message, 0.0)
         if status in {408, 409, 429} or status >= 500:
             return _Retry(message, after or 1.0)
-        if status == 400 and code in {"PublicIPAddressInUse", "AnotherOperationInProgress", "RetryableError"}:
+        if status == 400 and code in {"PublicIPAddressInUse", "PrivateIPAddressIsAllocated", "PrivateIPAddressInUse",
+                                      "AnotherOperationInProgress", "RetryableError"}:
             return _Retry(message, after or 0.5)
         if status in {200, 201, 202}:
             return _Retry(message, 1.0)  # a long-running operation that ended Failed
@@ -224,7 +225,7 @@ class AzureNetwork:
         groups = sorted({(t.split("/")[2], t.split("/")[4]) for t in cluster.route_tables if t.split("/")[2].lower() not in discovering})
         listings += [self._list_pool.submit(self._list_group, sub, group, deadline) for sub, group in groups]
         nic_ids = [nva.nic_id(leg) for nva in cluster.nvas for leg in nva.interfaces]
-        pip_ids = [p.id for p in cluster.public_ips]
+        pip_ids = [p.id for p in cluster.public_ips] + [f.public_ip for f in cluster.floating_ips if f.public_ip]
         bodies = self._get_all([*nic_ids, *pip_ids], deadline)
         missing = [i for i in pip_ids if i.lower() not in bodies]
         nics = {k: v for k, v in bodies.items() if "/networkinterfaces/" in k}

@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .config_scope import FloatingIp, RouteFilter, floating_checks
 from .errors import ConfigError
 
 NAME = r"^[a-z0-9-]{1,63}$"
@@ -132,8 +133,10 @@ class Cluster(_Model):
     nvas: tuple[Nva, ...]
     preferred: str | None = None
     public_ips: tuple[PublicIp, ...] = Field(default=(), alias="publicIps")
+    floating_ips: tuple[FloatingIp, ...] = Field(default=(), alias="floatingIps")
     route_tables: tuple[str, ...] = Field(default=(), alias="routeTables")
     discover_route_tables: Discovery | None = Field(default=None, alias="discoverRouteTables")
+    route_filter: RouteFilter | None = Field(default=None, alias="routeFilter")
     policy: Policy = Policy()
 
     @field_validator("route_tables")
@@ -232,12 +235,13 @@ def _cross_checks(config: Config) -> list[str]:
             if pip.id.lower() in pips:
                 problems.append(f"{at}.publicIps[{p}].id: listed twice")
             pips.add(pip.id.lower())
+        problems += floating_checks(cluster, at, legs)
         tables = [t.lower() for t in cluster.route_tables]
         for t, table in enumerate(tables):
             if table in tables[:t]:
                 problems.append(f"{at}.routeTables[{t}]: listed twice")
-        if not cluster.public_ips and not cluster.route_tables and cluster.discover_route_tables is None:
-            problems.append(f"{at}: manages nothing: give publicIps, routeTables or discoverRouteTables")
+        if not (cluster.public_ips or cluster.floating_ips or cluster.route_tables or cluster.discover_route_tables):
+            problems.append(f"{at}: manages nothing: give publicIps, floatingIps, routeTables or discoverRouteTables")
     return problems
 
 

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from .config import Cluster
 from .errors import PermanentError
+from .floating import FloatingTarget, floating_targets, move_floating
+from .ownership import Address, RouteScope, address, owned_hop
 
 Body = dict[str, Any]
 
@@ -71,16 +73,19 @@ class Desired:
     active: str
     pip_targets: Mapping[str, str]  # public IP id (lower) -> the IP configuration id that must hold it
     pip_ids: Mapping[str, str]  # lower -> as configured
-    hop_map: Mapping[str, str]  # private IP of any NVA's leg L -> the active NVA's leg L IP
+    hop_map: Mapping[Address, str]  # private IP of any NVA's leg L (as an address) -> the active NVA's leg L IP
+    floating: tuple[FloatingTarget, ...] = ()
+    scope: RouteScope = field(default_factory=RouteScope)
 
     def nic_change(self, nic: Body) -> Change | None:
-        """The write that makes one NIC hold exactly the public IPs it should, or None."""
+        """The write that makes one NIC hold exactly the public and floating IPs it should, or None."""
         new = copy.deepcopy(nic)
+        moved_from, moved_to, removed, added = move_floating(new, self.floating)
         before: dict[str, Any] = {}
         after: dict[str, Any] = {}
-        detaches = attaches = False
+        detaches, attaches = removed, added
         for ipc in _ipconfigs(new):
-            ipc_id = str(ipc.get("id", ""))
+            ipc_id = str(ipc.get("id") or f"{nic.get('id')}/ipConfigurations/{ipc.get('name')}")
             current = _pip_ref(ipc)
             wanted = next((self.pip_ids[p] for p, target in self.pip_targets.items() if target.lower() == ipc_id.lower()), None)
             if wanted is None and current is not None and current.lower() in self.pip_targets:
@@ -100,11 +105,15 @@ class Desired:
                 attaches = True
             name = str(ipc.get("name") or ipc_id.rsplit("/", 1)[-1])
             before[name], after[name] = current, wanted_ref
-        if not before:
+        if not before and not moved_from:
             return None
-        action = "updatePublicIps" if detaches and attaches else ("detachPublicIp" if detaches else "attachPublicIp")
-        return Change(str(nic["id"]), "nic", action, {"publicIps": before}, {"publicIps": after}, new, nic.get("etag"),
-                      0 if detaches else 1)
+        if moved_from:
+            action = "removeFloatingIp" if removed else "addFloatingIp"
+        else:
+            action = "updatePublicIps" if detaches and attaches else ("detachPublicIp" if detaches else "attachPublicIp")
+        was = {k: v for k, v in (("publicIps", before), ("floatingIps", moved_from)) if v}
+        now = {k: v for k, v in (("publicIps", after), ("floatingIps", moved_to)) if v}
+        return Change(str(nic["id"]), "nic", action, was, now, new, nic.get("etag"), 0 if detaches else 1)
 
     def route_table_change(self, table: Body) -> Change | None:
         """The write that points every owned route of a table at the active NVA, or None."""
@@ -112,12 +121,10 @@ class Desired:
         before: dict[str, Any] = {}
         after: dict[str, Any] = {}
         for route in (new.get("properties") or {}).get("routes") or []:
+            target = owned_hop(table, route, self.hop_map, self.scope)
             props = route.get("properties") or {}
-            if str(props.get("nextHopType", "")).lower() != "virtualappliance":
-                continue
             hop = props.get("nextHopIpAddress")
-            target = self.hop_map.get(str(hop))
-            if target is None or target == hop:
+            if target is None or address(hop) == address(target):
                 continue
             props["nextHopIpAddress"] = target
             before[str(route.get("name"))], after[str(route.get("name"))] = hop, target
@@ -127,23 +134,23 @@ class Desired:
                       table.get("etag"), 0)
 
     def owns_routes(self, table: Body) -> bool:
-        return any(
-            str((r.get("properties") or {}).get("nextHopType", "")).lower() == "virtualappliance"
-            and str((r.get("properties") or {}).get("nextHopIpAddress")) in self.hop_map
-            for r in (table.get("properties") or {}).get("routes") or []
-        )
+        return any(owned_hop(table, r, self.hop_map, self.scope) is not None
+                   for r in (table.get("properties") or {}).get("routes") or [])
 
 
-def desired(cluster: Cluster, active: str, view: AzureView) -> Desired:
+def desired(cluster: Cluster, active: str, view: AzureView, journaled: Mapping[str, Body] | None = None) -> Desired:
+    """What Azure must hold with `active` active. `journaled`: floating IP configurations recorded before a removal."""
     ips = private_ips(cluster, view)
     target = cluster.nva(active)
-    hop_map = {ip: ips[(active, leg)] for (nva, leg), ip in ips.items()}
-    return Desired(
-        active=active,
-        pip_targets={p.id.lower(): target.interfaces[p.interface] for p in cluster.public_ips},
-        pip_ids={p.id.lower(): p.id for p in cluster.public_ips},
-        hop_map=hop_map,
-    )
+    floating = floating_targets(cluster, active, view.nics, journaled)
+    floats = {address(f.private_ip) for f in floating}  # routes to a floating IP never move
+    hop_map = {a: ips[(active, leg)] for (nva, leg), ip in ips.items() if (a := address(ip)) is not None and a not in floats}
+    pips = {p.id.lower(): target.interfaces[p.interface] for p in cluster.public_ips}
+    pips.update({f.public_ip.lower(): f"{target.nic_id(f_cfg.interface)}/ipConfigurations/{f.name}"
+                 for f, f_cfg in zip(floating, cluster.floating_ips, strict=True) if f.public_ip})
+    ids = {p.id.lower(): p.id for p in cluster.public_ips} | {f.public_ip.lower(): f.public_ip for f in floating if f.public_ip}
+    return Desired(active=active, pip_targets=pips, pip_ids=ids, hop_map=hop_map, floating=floating,
+                   scope=RouteScope.of(cluster.route_filter))
 
 
 def holder_nic_ids(view: AzureView) -> set[str]:
@@ -156,9 +163,9 @@ def holder_nic_ids(view: AzureView) -> set[str]:
     return out
 
 
-def plan_changes(cluster: Cluster, active: str, view: AzureView) -> list[Change]:
+def plan_changes(cluster: Cluster, active: str, view: AzureView, journaled: Mapping[str, Body] | None = None) -> list[Change]:
     """Every write that makes Azure match `active`: NICs (detaches first) and route tables; nothing already right."""
-    want = desired(cluster, active, view)
+    want = desired(cluster, active, view, journaled)
     changes: list[Change] = []
     for key in sorted(view.nics):
         change = want.nic_change(view.nics[key])

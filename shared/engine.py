@@ -19,6 +19,7 @@ from .config import Cluster, Config
 from .desired import AzureView, Change, desired, plan_changes
 from .errors import EngineError, PermanentError, RequestError, StateConflict, StateUnavailable, WriteNotPermitted
 from .events import emit
+from .floating import carried_configs
 from .lease import LeaseKeeper
 from .policy import Event, ManualRequest, decide, decide_manual, initial_state, start
 from .probes import Prober
@@ -181,8 +182,9 @@ class Engine:
         with LeaseKeeper(self.store, state, self.clock, self._lease, self.tuning.renew_every_seconds) as keeper:
             try:
                 view = view or self.network.read(cluster)
-                want = desired(cluster, journal.to_nva, view)
-                changes = plan_changes(cluster, journal.to_nva, view)
+                carried = self._carry(cluster, keeper, view)
+                want = desired(cluster, journal.to_nva, view, carried)
+                changes = plan_changes(cluster, journal.to_nva, view, carried)
                 if journal.kind == "repair":
                     for c in changes:
                         emit("DriftDetected", cluster.name, resource=c.resource, expected=dict(c.after), found=dict(c.before))
@@ -191,7 +193,7 @@ class Engine:
                 step = "write"
                 applied = self.network.apply(changes, want, keeper.fence, lambda c: keeper.record(f"{c.action} {c.resource}"))
                 step = "verify"
-                left = plan_changes(cluster, journal.to_nva, self.network.read(cluster))
+                left = plan_changes(cluster, journal.to_nva, self.network.read(cluster), carried)
                 if left:
                     raise EngineError(f"verify: still different after the writes: {', '.join(c.resource for c in left)}")
                 step = "complete"
@@ -225,6 +227,17 @@ class Engine:
         missing = self.assessor.gate(changes)
         if missing:
             raise WriteNotPermitted(journal.to_nva, [n.text() for n in missing])
+
+    @staticmethod
+    def _carry(cluster: Cluster, keeper: LeaseKeeper, view: AzureView) -> dict[str, Any]:
+        """Record the floating IP configurations in the journal before any write removes one, so a run resuming after
+        a crash between the removal and the addition still adds them with their public IP, ASGs and pools."""
+        journal = keeper.state.journal
+        assert journal is not None
+        carried = {**journal.carried, **carried_configs(cluster, view.nics)}
+        if carried != dict(journal.carried):
+            keeper.commit(lambda s: replace(s, journal=replace(s.journal, carried=carried)) if s.journal else s)
+        return carried
 
     def _complete(self, cluster: Cluster, keeper: LeaseKeeper, applied: list[Change]) -> ClusterState:
         journal = keeper.state.journal

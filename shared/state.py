@@ -63,6 +63,7 @@ class Journal:
     lease_until: datetime
     force: bool = False
     steps: tuple[str, ...] = ()
+    carried: Mapping[str, Any] = field(default_factory=dict)  # floating IP configurations as they were before removal
 
     def lease_live(self, now: datetime) -> bool:
         return now < self.lease_until

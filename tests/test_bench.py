@@ -15,11 +15,12 @@ def test_bench_runs_on_a_tiny_case(tmp_path: Path) -> None:
                          text=True, timeout=400, check=False)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
-    assert set(results) >= {"detection", "actuation", "sideBySide", "throttled", "calls", "startup"}
+    assert set(results) >= {"detection", "actuation", "sideBySide", "throttled", "calls", "startup", "floating"}
     assert set(results["actuation"]) == {"1", "3"}
     for calls in results["calls"].values():
         assert calls["writesPerSteadyCycle"] == 0
         assert calls["writesPerFailover"] >= 3  # detach, attach and at least one route table
     assert results["throttled"]["throttled"] > 0  # the bucket did bite
+    assert results["floating"]["writesPerFailover"] == 2  # remove on one NIC, add on the other
     assert results["detection"]["medianSeconds"] > 0
     assert (tmp_path / "results.md").read_text().startswith("# Benchmark results")

@@ -185,6 +185,7 @@ class World:
             if rid.type == "networkInterfaces":
                 strict.duplicate_public_ips(stored)
                 self._check_public_ip_references(stored)
+                self._check_private_ips(stored)
                 failing = self._check_references_settled(stored)
             op = self._start(rid, stored, existing, f"{rid.type}.write")
             if failing is not None:
@@ -378,6 +379,24 @@ class World:
                     f"It cannot be used by {ipc['id']}.",
                 )
 
+    def _check_private_ips(self, nic: Body) -> None:
+        """A private IP stays with the IP configuration holding it until the write that removes it has completed."""
+        held: dict[tuple[str, Any], str] = {}
+        pending = [self.ops[op_id].before for key, op_id in self.busy.items() if key.split("/")[-2] == "networkinterfaces"]
+        others = [b for k, b in self.resources.items() if b["type"] == "Microsoft.Network/networkInterfaces"
+                  and k != nic["id"].lower()]
+        for body in others + [b for b in pending if b is not None and b["id"].lower() != nic["id"].lower()]:
+            for ipc in body["properties"].get("ipConfigurations", []):
+                held.setdefault(_ip_key(ipc), body["id"])
+        for ipc in nic["properties"].get("ipConfigurations", []):
+            owner = held.get(_ip_key(ipc))
+            if owner is not None and _ip_key(ipc)[1] is not None:
+                raise bad_request(
+                    "PrivateIPAddressIsAllocated",
+                    f"IP configuration {ipc['id']} is using the private IP address {ipc['properties']['privateIPAddress']} "
+                    f"which is already allocated to resource {owner}.",
+                )
+
     def mark_updating(self, ref: str, seconds: float | None, answer: str, operation: str) -> None:
         """Another actor updates a referenced resource (for `seconds`, or until cleared)."""
         if answer not in {"429", "async"}:
@@ -468,17 +487,19 @@ class World:
             ipc["id"] = f"{nic['id']}/ipConfigurations/{name}"
             ipc["type"] = "Microsoft.Network/networkInterfaces/ipConfigurations"
             ip_props = ipc.setdefault("properties", {})
+            v6 = str(ip_props.get("privateIPAddressVersion", "")).lower() == "ipv6" or ":" in str(ip_props.get("privateIPAddress", ""))
             if not ip_props.get("privateIPAddress"):
                 previous = (old.get(name.lower()) or {}).get("properties", {}).get("privateIPAddress")
                 n = next(self._ip_counter)
-                ip_props["privateIPAddress"] = previous or f"10.0.{n // 250}.{n % 250 + 4}"
+                ip_props["privateIPAddress"] = previous or (f"fd00:db8::{n:x}" if v6 else f"10.0.{n // 250}.{n % 250 + 4}")
             ip_props.setdefault("privateIPAllocationMethod", "Dynamic")
-            ip_props.setdefault("privateIPAddressVersion", "IPv4")
+            ip_props["privateIPAddressVersion"] = "IPv6" if v6 else "IPv4"
             pip = ip_props.get("publicIPAddress")
             if pip is not None and not (isinstance(pip, dict) and isinstance(pip.get("id"), str)):
                 raise bad_request("InvalidRequestFormat", f"Cannot parse the request: {ipc['id']} publicIPAddress must be {{'id': …}}.")
         if len(configs) == 1:
             configs[0]["properties"]["primary"] = True
+        _check_primary(nic["id"], configs, old)
 
     def _render(self, key: str) -> Body:
         body = copy.deepcopy(self.resources[key])
@@ -497,6 +518,40 @@ def _precondition_failed(resource: str) -> ArmError:
         "PreconditionFailed",
         f"Precondition failed for resource {resource}: the If-Match or If-None-Match header does not match its current etag.",
     )
+
+
+def _ip_key(ipc: Body) -> tuple[str, Any]:
+    """A private IP as an address, within its virtual network (the subnet id without /subnets/…)."""
+    props = ipc.get("properties") or {}
+    vnet = str((props.get("subnet") or {}).get("id", "")).lower().split("/subnets/")[0]
+    try:
+        return vnet, ipaddress.ip_address(str(props.get("privateIPAddress", "")))
+    except ValueError:
+        return vnet, None
+
+
+def _check_primary(nic_id: str, configs: list[Body], old: dict[str, Body]) -> None:
+    """A NIC keeps exactly one primary IP configuration, an IPv4 one, and the primary cannot be removed or demoted."""
+    primaries = [c for c in configs if c["properties"].get("primary") is True]
+    if not primaries:  # none declared: the one that was primary stays so (the first, on a new NIC)
+        was_primary = {n for n, c in old.items() if (c.get("properties") or {}).get("primary") is True}
+        first = next((c for c in configs if c["name"].lower() in was_primary), None if was_primary else configs[0])
+        if first is not None:
+            first["properties"]["primary"] = True
+            primaries = [first]
+    for c in configs:
+        c["properties"].setdefault("primary", False)
+    if len(primaries) > 1:
+        raise bad_request("MultiplePrimaryIpConfigurationsOnNic",
+                          f"Network interface {nic_id} must have exactly one primary IP configuration; found {len(primaries)}.")
+    if primaries and primaries[0]["properties"]["privateIPAddressVersion"] == "IPv6":
+        raise bad_request("PrimaryIpConfigurationMustBeIPv4",
+                          f"The primary IP configuration {primaries[0]['id']} of network interface {nic_id} must be IPv4.")
+    was = next((c for c in old.values() if (c.get("properties") or {}).get("primary") is True), None)
+    if was is not None and (not primaries or was["name"].lower() != primaries[0]["name"].lower()):
+        raise bad_request("CannotRemovePrimaryIpConfiguration",
+                          f"IP configuration {was['id']} is the primary IP configuration of network interface {nic_id} "
+                          "and cannot be removed or made secondary.")
 
 
 def _stamp_children(body: Body, etag: str) -> None:

@@ -23,7 +23,6 @@ REFERENCE = (ROOT / "docs" / "reference.md").read_text()
 PENDING: dict[str, set[str]] = {
     "events": set(),
     "routes": {"clusters/{cluster}/history", "console"},
-    "fields": {"floatingIps", "routeFilter", "include", "exclude", "excludeRoutes", "privateIp", "publicIp"},
     "settings": {"NVA_HA_STATE_CONNECTION"},
 }
 
