@@ -8,14 +8,15 @@ NODE_STAMP := node_modules/.installed
 CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
-.PHONY: setup lint typecheck security test demo bench chaos clean
+.PHONY: setup chromium lint typecheck security test demo console bench chaos clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
-$(PY_STAMP): requirements.txt requirements-dev.txt
+$(PY_STAMP): requirements.txt requirements-dev.txt cli/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -e cli  # the nva-failover command, which tests/cli runs
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -38,12 +39,24 @@ lint: $(PY_STAMP)
 typecheck: $(PY_STAMP)
 	$(BIN)/mypy
 
-test: setup lint typecheck security
+# Headless Chromium for the console's browser test: Debian's package, installed (as root, with apt-get) where it is missing.
+# Elsewhere: install Chromium yourself and set NVA_HA_CHROMIUM to its path.
+chromium:
+	@if [ -n "$$NVA_HA_CHROMIUM" ] && [ -x "$$NVA_HA_CHROMIUM" ] || command -v chromium >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	else echo "make chromium: Chromium is missing; run 'sudo apt-get install chromium' (Debian) or set NVA_HA_CHROMIUM" >&2; exit 1; fi
+
+test: setup chromium lint typecheck security
 	$(BIN)/python -m pytest
 
 # A failover on emulated Azure, as it happens (realistic latency profile scaled by 0.5; under a minute).
 demo: setup
 	$(BIN)/python -m demo
+
+# The demo's world left up with the operators' console on http://127.0.0.1:7071 (the URL with its key is printed); Ctrl-C stops it.
+console: setup
+	$(BIN)/python -m demo.console
 
 # Detection, actuation against the physical limit and the serial approach, throttled scale, calls, start-up:
 # writes bench/results.json and bench/results.md (several minutes).

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import azure.functions as func
 
-from shared.api import Operation, handle
+from shared.api import Operation, error, handle
+from shared.console import console_page
 from shared.runtime import Runtime
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
@@ -17,7 +18,7 @@ _log = logging.getLogger("nva_failover.app")
 
 
 def _answer(operation: Operation, req: func.HttpRequest) -> func.HttpResponse:
-    status, body = handle(runtime.engine, operation, req.route_params.get("cluster"), req.get_body() or b"")
+    status, body = handle(runtime.engine, operation, req.route_params.get("cluster"), req.get_body() or b"", req.params)
     return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
 
 
@@ -63,3 +64,22 @@ def resume(req: func.HttpRequest) -> func.HttpResponse:
 @app.route(route="clusters/{cluster}/check", methods=["GET"])
 def check(req: func.HttpRequest) -> func.HttpResponse:
     return _answer("check", req)
+
+
+@app.function_name("history")
+@app.route(route="clusters/{cluster}/history", methods=["GET"])
+def history(req: func.HttpRequest) -> func.HttpResponse:
+    return _answer("history", req)
+
+
+@app.function_name("console")
+@app.route(route="console", methods=["GET"])
+def console(req: func.HttpRequest) -> func.HttpResponse:
+    """The operators' console; opened with ?code=<function key>, it calls the API with that key."""
+    try:
+        page, headers = console_page()
+    except OSError as err:
+        _log.exception("the console page could not be read")
+        status, body = error(500, "InternalError", f"the console page is missing from the package: {err.strerror}")
+        return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
+    return func.HttpResponse(page, status_code=200, headers=headers, mimetype="text/html", charset="utf-8")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from shared.errors import StateConflict
-from shared.state import ClusterState, FailoverRecord, StateStore
+from shared.state import ClusterState, FailoverRecord, StateStore, Timeline
 
 
 class RecordingStore:
@@ -45,8 +45,9 @@ class RecordingStore:
         self._record(state.etag, saved)
         return saved
 
-    def append_history(self, cluster: str, record: FailoverRecord, changes: list[dict[str, Any]]) -> None:
-        self.inner.append_history(cluster, record, changes)
+    def append_history(self, cluster: str, record: FailoverRecord, changes: list[dict[str, Any]],
+                       timeline: Timeline | None = None) -> None:
+        self.inner.append_history(cluster, record, changes, timeline)
 
     def history(self, cluster: str, limit: int = 20) -> list[dict[str, Any]]:
         return self.inner.history(cluster, limit)

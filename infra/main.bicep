@@ -178,6 +178,15 @@ resource insights 'Microsoft.Insights/components@2020-02-02' = {
   }
 }
 
+module workbook 'modules/workbook.bicep' = {
+  name: '${appName}-workbook'
+  params: {
+    insightsId: insights.id
+    location: location
+    displayName: 'nva-failover (${namePrefix})'
+  }
+}
+
 resource metricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: insights
   name: guid(insights.id, identity.id, roles.monitoringMetricsPublisher)
@@ -421,3 +430,4 @@ output functionAppName string = app.name
 output principalId string = identity.properties.principalId
 output clientId string = identity.properties.clientId
 output roleDefinitionId string = failoverRole.outputs.roleDefinitionId
+output workbookId string = workbook.outputs.workbookId

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -14,10 +14,11 @@ from .config import NAME
 from .engine import Engine
 from .errors import ConfigError, EngineError, RequestError, StateUnavailable
 from .events import emit
+from .history import history_json, parse_limit
 from .policy import ManualRequest
 
 _log = logging.getLogger("nva_failover.api")
-Operation = Literal["list", "get", "failover", "pause", "resume", "check"]
+Operation = Literal["list", "get", "failover", "pause", "resume", "history", "check"]
 Answer = tuple[int, dict[str, Any]]
 MAX_BODY = 64 * 1024
 
@@ -49,6 +50,8 @@ STATUS_CODES: dict[str, set[int]] = {
     "pause": {200, 400, 404, 409, 500, 503},
     "resume": {200, 400, 404, 409, 500, 503},
     "check": {200, 404, 500, 503},
+    "history": {200, 400, 404, 500, 503},
+    "console": {200, 500},
 }
 BODIES: dict[str, type[_Body]] = {"failover": FailoverBody, "pause": PauseBody, "resume": EmptyBody}
 
@@ -83,10 +86,12 @@ def parse_body(operation: str, raw: bytes) -> _Body | None:
         raise RequestError(400, "InvalidRequest", "; ".join(problems)) from None
 
 
-def handle(engine: Callable[[], Engine], operation: Operation, cluster: str | None, raw: bytes) -> Answer:
+def handle(engine: Callable[[], Engine], operation: Operation, cluster: str | None, raw: bytes,
+           params: Mapping[str, str] | None = None) -> Answer:
     """One HTTP request. Never raises; client input never yields a 500."""
     try:
         body = parse_body(operation, raw)
+        limit = parse_limit(params or {}) if operation == "history" else 0
         if cluster is not None and not _valid_name(cluster):
             raise RequestError(404, "ClusterNotFound", f"no cluster named {cluster[:80]!r}")
         e = engine()
@@ -97,6 +102,8 @@ def handle(engine: Callable[[], Engine], operation: Operation, cluster: str | No
             return 200, e.status(cluster)
         if operation == "check":
             return 200, e.check(cluster)
+        if operation == "history":
+            return 200, history_json(e.cluster(cluster).name, e.store, limit)
         if operation == "failover":
             assert isinstance(body, FailoverBody)
             request = ManualRequest(target=body.target, reason=body.reason, force=body.force, dry_run=body.dry_run)

@@ -20,10 +20,11 @@ from .desired import AzureView, Change, desired, plan_changes
 from .errors import EngineError, PermanentError, RequestError, StateConflict, StateUnavailable, WriteNotPermitted
 from .events import emit
 from .floating import carried_configs
+from .history import WriteClock
 from .lease import LeaseKeeper
 from .policy import Event, ManualRequest, decide, decide_manual, initial_state, start
 from .probes import Prober
-from .state import ClusterState, FailoverRecord, Journal, StateStore, iso, record_json
+from .state import ClusterState, FailoverRecord, Journal, StateStore, Timeline, iso, record_json
 
 _log = logging.getLogger("nva_failover.engine")
 
@@ -177,9 +178,14 @@ class Engine:
                  **({"stepsDone": list(journal.steps)} if resumed else {}))
         step = "read"
         applied: list[Change] = []
+        timer = WriteClock(self.clock)
         failure: Exception | None = None
         blocked: WriteNotPermitted | None = None
         with LeaseKeeper(self.store, state, self.clock, self._lease, self.tuning.renew_every_seconds) as keeper:
+            def done(c: Change) -> None:
+                timer.completed(c)
+                keeper.record(f"{c.action} {c.resource}")
+
             try:
                 view = view or self.network.read(cluster)
                 carried = self._carry(cluster, keeper, view)
@@ -191,7 +197,7 @@ class Engine:
                 step = "gate"
                 self._gate(journal, changes)
                 step = "write"
-                applied = self.network.apply(changes, want, keeper.fence, lambda c: keeper.record(f"{c.action} {c.resource}"))
+                applied = self.network.apply(changes, want, timer.fenced(keeper.fence), done)
                 step = "verify"
                 left = plan_changes(cluster, journal.to_nva, self.network.read(cluster), carried)
                 if left:
@@ -218,7 +224,8 @@ class Engine:
                  kind=journal.kind)
             keeper.release()
             raise failure
-        return self._complete(cluster, keeper, applied), [c.describe() for c in applied]
+        return self._complete(cluster, keeper, applied, Timeline(journal.detected_at, timer.writes())), \
+            [c.describe() for c in applied]
 
     def _gate(self, journal: Journal, changes: list[Change]) -> None:
         """Before the first write: stop when a needed write is known not to be permitted (a forced failover goes ahead)."""
@@ -239,7 +246,7 @@ class Engine:
             keeper.commit(lambda s: replace(s, journal=replace(s.journal, carried=carried)) if s.journal else s)
         return carried
 
-    def _complete(self, cluster: Cluster, keeper: LeaseKeeper, applied: list[Change]) -> ClusterState:
+    def _complete(self, cluster: Cluster, keeper: LeaseKeeper, applied: list[Change], timeline: Timeline) -> ClusterState:
         journal = keeper.state.journal
         assert journal is not None
         now = self.clock()
@@ -255,7 +262,7 @@ class Engine:
 
         saved = keeper.commit(done)
         if record is not None:
-            self.store.append_history(cluster.name, record, changes)
+            self.store.append_history(cluster.name, record, changes, timeline)
             emit("FailoverCompleted", cluster.name, epoch=record.epoch, to=record.to_nva, trigger=record.trigger,
                  durationMs=record.duration_ms, changes=changes, **{"from": record.from_nva})
         else:

@@ -66,13 +66,14 @@ def observe(
             flips = h.healthy is not True and successes >= policy.healthy_threshold
             out[name] = replace(h, consecutive_successes=successes, consecutive_failures=0, last_probe_at=now,
                                 last_error=None, healthy=True if flips else h.healthy,
-                                healthy_since=now if flips else h.healthy_since)
+                                healthy_since=now if flips else h.healthy_since, failing_since=None)
         else:
             failures = h.consecutive_failures + 1
             flips = h.healthy is not False and failures >= policy.unhealthy_threshold
             out[name] = replace(h, consecutive_failures=failures, consecutive_successes=0, last_probe_at=now,
                                 last_error=result.error, healthy=False if flips else h.healthy,
-                                healthy_since=None if flips else h.healthy_since)
+                                healthy_since=None if flips else h.healthy_since,
+                                failing_since=h.failing_since if h.consecutive_failures and h.failing_since else now)
         if flips:
             events.append(Event("NvaHealthChanged", {"nva": name, "healthy": out[name].healthy, "error": out[name].last_error}))
     return out, events
@@ -87,11 +88,11 @@ def healthiest_standby(state: ClusterState, cluster: Cluster, exclude: str) -> s
 
 
 def start(state: ClusterState, kind: Literal["failover", "repair"], to: str, trigger: Trigger, reason: str, now: datetime,
-          actor: str, lease: timedelta, force: bool = False) -> ClusterState:
+          actor: str, lease: timedelta, force: bool = False, detected_at: datetime | None = None) -> ClusterState:
     """The state that takes the lock for a change: phase failing_over, a journal, the epoch bumped for a failover."""
     epoch = state.epoch + 1 if kind == "failover" else state.epoch
     journal = Journal(kind=kind, epoch=epoch, from_nva=state.active, to_nva=to, trigger=trigger, reason=reason,
-                      started_at=now, lease_owner=actor, lease_until=now + lease, force=force)
+                      started_at=now, lease_owner=actor, lease_until=now + lease, force=force, detected_at=detected_at)
     return replace(state, phase="failing_over", epoch=epoch, journal=journal)
 
 
@@ -124,7 +125,8 @@ def decide(
         if new.paused:
             return Plan(new, "none", tuple(events), f"paused: would fail over to {target}")
         reason = f"{new.active} failed: {active.last_error}"
-        return Plan(start(replace(new, alarm=None), "failover", target, "auto", reason, now, actor, lease),
+        return Plan(start(replace(new, alarm=None), "failover", target, "auto", reason, now, actor, lease,
+                          detected_at=active.failing_since),
                     "failover", tuple(events), reason)
 
     if new.alarm is not None:

@@ -32,6 +32,7 @@ class NvaHealth:
     last_probe_at: datetime | None = None
     last_error: str | None = None
     healthy_since: datetime | None = None
+    failing_since: datetime | None = None  # the first failed probe of the current run of failures
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,24 @@ class FailoverRecord:
     started_at: datetime
     completed_at: datetime
     duration_ms: int
+
+
+@dataclass(frozen=True)
+class WriteTiming:
+    """One Azure write of a failover: from its first attempt to its completion."""
+
+    resource: str
+    action: str
+    started_at: datetime
+    completed_at: datetime
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """What the history keeps besides the record and its changes, so that a failover can be drawn."""
+
+    detected_at: datetime | None = None
+    writes: tuple[WriteTiming, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,6 +83,7 @@ class Journal:
     force: bool = False
     steps: tuple[str, ...] = ()
     carried: Mapping[str, Any] = field(default_factory=dict)  # floating IP configurations as they were before removal
+    detected_at: datetime | None = None  # an automatic failover: the first failed probe of the NVA it leaves
 
     def lease_live(self, now: datetime) -> bool:
         return now < self.lease_until
@@ -107,17 +127,19 @@ class StateStore(Protocol):
     def save(self, state: ClusterState) -> ClusterState:
         """Replace the state if its etag is still current (StateConflict otherwise); returns it with the new etag."""
 
-    def append_history(self, cluster: str, record: FailoverRecord, changes: list[dict[str, Any]]) -> None:
+    def append_history(self, cluster: str, record: FailoverRecord, changes: list[dict[str, Any]],
+                       timeline: Timeline | None = None) -> None:
         """Record a completed failover once; recording the same epoch again changes nothing."""
 
     def history(self, cluster: str, limit: int = 20) -> list[dict[str, Any]]:
-        """The latest completed failovers, newest first."""
+        """The latest completed failovers, newest first: record_json's fields, changes, detectedAt and writes."""
 
 
 # ------------------------------------------------------------------------------------------ (de)serialization
 def _health_json(health: Mapping[str, NvaHealth]) -> str:
     return json.dumps({
-        name: {**asdict(h), "last_probe_at": iso(h.last_probe_at), "healthy_since": iso(h.healthy_since)}
+        name: {**asdict(h), "last_probe_at": iso(h.last_probe_at), "healthy_since": iso(h.healthy_since),
+               "failing_since": iso(h.failing_since)}
         for name, h in health.items()
     })
 
@@ -127,6 +149,7 @@ def _health_from(text: str | None) -> dict[str, NvaHealth]:
     for name, h in json.loads(text or "{}").items():
         h["last_probe_at"] = parse_time(h["last_probe_at"])
         h["healthy_since"] = parse_time(h["healthy_since"])
+        h["failing_since"] = parse_time(h.get("failing_since"))
         out[name] = NvaHealth(**h)
     return out
 
@@ -149,7 +172,7 @@ def _journal_json(journal: Journal | None) -> str | None:
     if journal is None:
         return None
     return json.dumps({**asdict(journal), "started_at": iso(journal.started_at), "lease_until": iso(journal.lease_until),
-                       "steps": list(journal.steps)})
+                       "steps": list(journal.steps), "detected_at": iso(journal.detected_at)})
 
 
 def _journal_from(text: str | None) -> Journal | None:
@@ -158,6 +181,7 @@ def _journal_from(text: str | None) -> Journal | None:
     data = json.loads(text)
     data["started_at"], data["lease_until"] = parse_time(data["started_at"]), parse_time(data["lease_until"])
     data["steps"] = tuple(data["steps"])
+    data["detected_at"] = parse_time(data.get("detected_at"))
     return Journal(**data)
 
 
@@ -206,4 +230,14 @@ def record_json(record: FailoverRecord) -> dict[str, Any]:
         "epoch": record.epoch, "from": record.from_nva, "to": record.to_nva, "trigger": record.trigger,
         "reason": record.reason, "startedAt": iso(record.started_at), "completedAt": iso(record.completed_at),
         "durationMs": record.duration_ms,
+    }
+
+
+def timeline_json(timeline: Timeline) -> dict[str, Any]:
+    """A failover's timeline as the history shows it: detectedAt and each write's start and end."""
+    return {
+        "detectedAt": iso(timeline.detected_at),
+        "writes": [{"resource": w.resource, "action": w.action, "startedAt": iso(w.started_at),
+                    "completedAt": iso(w.completed_at),
+                    "durationMs": int((w.completed_at - w.started_at).total_seconds() * 1000)} for w in timeline.writes],
     }

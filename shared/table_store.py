@@ -22,7 +22,7 @@ from azure.core.exceptions import (
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from .errors import PermanentError, StateConflict, StateUnavailable
-from .state import ClusterState, FailoverRecord, from_entity, iso, record_json, to_entity
+from .state import ClusterState, FailoverRecord, Timeline, from_entity, iso, record_json, timeline_json, to_entity
 
 # A hung request to the state table must not stall a run for azure-core's default 300 s read timeout.
 CLIENT_OPTIONS: dict[str, Any] = {"connection_timeout": 5, "read_timeout": 10, "retry_total": 3, "retry_backoff_factor": 0.5}
@@ -102,14 +102,20 @@ class TableStateStore:
                                              match_condition=MatchConditions.IfNotModified)
         return _with_etag(state, meta)
 
-    def append_history(self, cluster: str, record: FailoverRecord, changes: list[dict[str, Any]]) -> None:
+    def append_history(self, cluster: str, record: FailoverRecord, changes: list[dict[str, Any]],
+                       timeline: Timeline | None = None) -> None:
         self._ensure_table()
+        timed = timeline_json(timeline or Timeline())
+        stored_changes, omitted = _fitting(changes, CHANGES_CHUNKS)
+        stored_writes, omitted_writes = _fitting(timed["writes"], WRITES_CHUNKS)
         entity = {
             "PartitionKey": f"history.{cluster}",
             "RowKey": f"{record.epoch:012d}",
-            "record": json.dumps(record_json(record)),
-            "changes": json.dumps(changes)[:30000],
+            "record": json.dumps({**record_json(record), "detectedAt": timed["detectedAt"]}),
             "completedAt": iso(record.completed_at),
+            **_spilled("changes", stored_changes),
+            **_spilled("writes", stored_writes),
+            **({"omitted": json.dumps({"changes": omitted, "writes": omitted_writes})} if omitted or omitted_writes else {}),
         }
         with self._translated(f"history {cluster}"):
             try:
@@ -122,7 +128,51 @@ class TableStateStore:
         with self._translated(f"history {cluster}"):
             rows = list(self._table.query_entities("PartitionKey eq @p", parameters={"p": f"history.{cluster}"}))
         rows.sort(key=lambda r: r["RowKey"], reverse=True)
-        return [{**json.loads(r["record"]), "changes": json.loads(r["changes"])} for r in rows[:limit]]
+        return [_history_row(r) for r in rows[:limit]]
+
+
+# A string property holds at most 64 KiB (32 K UTF-16 characters) and an entity 1 MiB: long lists are spilled over
+# numbered properties (changes, changes1, …), and what still does not fit is left out and counted under `omitted`.
+CHUNK = 30000
+CHANGES_CHUNKS, WRITES_CHUNKS = 9, 6
+
+
+def _fitting(items: list[dict[str, Any]], chunks: int) -> tuple[str, int]:
+    """The JSON text of `items` within `chunks` properties: whole, else without before/after, else cut short."""
+    text = json.dumps(items)
+    if len(text) <= CHUNK * chunks:
+        return text, 0
+    slim = [{k: v for k, v in item.items() if k not in {"before", "after"}} for item in items]
+    kept = len(slim)
+    while kept and len(text := json.dumps(slim[:kept])) > CHUNK * chunks:
+        kept = kept * 3 // 4
+    return (text if kept else "[]"), len(items) - kept
+
+
+def _spilled(name: str, text: str) -> dict[str, str]:
+    parts = [text[i:i + CHUNK] for i in range(0, len(text), CHUNK)] or ["[]"]
+    return {(name if i == 0 else f"{name}{i}"): part for i, part in enumerate(parts)}
+
+
+def _gathered(row: Mapping[str, Any], name: str) -> list[Any]:
+    if not row.get(name):
+        return []
+    text, i = str(row[name]), 1
+    while row.get(f"{name}{i}"):
+        text, i = text + str(row[f"{name}{i}"]), i + 1
+    try:
+        return list(json.loads(text))
+    except ValueError:
+        return []  # a row written before lists were spilled, cut short at 30000 characters
+
+
+def _history_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    record = json.loads(row["record"])
+    out = {**record, "detectedAt": record.get("detectedAt"), "changes": _gathered(row, "changes"),
+           "writes": _gathered(row, "writes")}
+    if row.get("omitted"):
+        out["omitted"] = json.loads(row["omitted"])
+    return out
 
 
 def _with_etag(state: ClusterState, meta: Mapping[str, Any]) -> ClusterState:

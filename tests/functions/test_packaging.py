@@ -20,6 +20,8 @@ ROUTES = {
     "pause": ("clusters/{cluster}/pause", ["POST"], "pause"),
     "resume": ("clusters/{cluster}/resume", ["POST"], "resume"),
     "check": ("clusters/{cluster}/check", ["GET"], "check"),
+    "history": ("clusters/{cluster}/history", ["GET"], "history"),
+    "console": ("console", ["GET"], "console"),
 }
 
 
@@ -70,11 +72,11 @@ def package() -> set[str]:
 
 def test_deployment_package_holds_the_app_and_nothing_of_tests_or_emulation() -> None:
     files = package()
-    assert {"function_app.py", "host.json", "requirements.txt", "shared/__init__.py", "shared/engine.py"} <= files
+    assert {"function_app.py", "host.json", "requirements.txt", "shared/__init__.py", "shared/engine.py", "shared/console.html"} <= files
     assert all(f in {"function_app.py", "host.json", "requirements.txt", "nva-ha.json"} or f.startswith("shared/") for f in files), \
         sorted(files)
     for f in files:
-        assert not f.startswith(("tests/", "emulation/", "infra/", "bench/", "chaos/", "node_modules/", ".venv/"))
+        assert not f.startswith(("tests/", "emulation/", "infra/", "bench/", "chaos/", "cli/", "node_modules/", ".venv/"))
 
 
 def test_requirements_are_runtime_only_and_ranged() -> None:
