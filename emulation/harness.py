@@ -108,8 +108,9 @@ class EmulatorControl:
         self._call("PUT", "rbac", {"assignments": assignments})
 
     def throttle(self, limits: dict[str, tuple[float, float]] | None = None, enabled: bool = True,
-                 scope: str = "subscription") -> None:
-        self._call("PUT", "throttle", {"limits": limits or {}, "enabled": enabled, "scope": scope})
+                 scope: str = "subscription", network: dict[str, float] | None = None) -> None:
+        """ARM's buckets (limits by kind: size, refill/s) and Microsoft.Network's windows (reads, writes, window s)."""
+        self._call("PUT", "throttle", {"limits": limits or {}, "enabled": enabled, "scope": scope, "network": network or {}})
 
     def updating(self, resource_id: str, seconds: float | None = None, answer: str = "429",
                  operation: str = "PutSubnetOperation") -> None:

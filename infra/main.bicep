@@ -1,6 +1,7 @@
-// nva-failover on Azure: a Flex Consumption (FC1) Python 3.11 function app, VNet-integrated so it can probe the NVAs,
+// nva-failover on Azure: a Flex Consumption (FC1) Python function app, VNet-integrated so it can probe the NVAs,
 // running as a user-assigned identity that holds exactly the network actions the engine performs; identity-only
-// storage for the host and the state table; Application Insights on Log Analytics; alerts on the contract's events.
+// storage for the host and for the state table (in the host's account, or in a zone- and geo-redundant account of its
+// own that apps in other regions join); Application Insights on Log Analytics; alerts on the contract's events.
 targetScope = 'resourceGroup'
 
 @description('Prefix of every resource name (3-11 lower-case letters and digits).')
@@ -22,11 +23,34 @@ param probeIntervalSeconds int = 5
 @description('Name of the state table.')
 param stateTableName string = 'nvahastate'
 
+@description('Where the state table lives: "host" (this app\'s own storage account), "dedicated" (a new storage account of its own, zone- or geo-zone-redundant: the first region of a multi-region deployment) or "existing" (the state account of another deployment, stateAccountId: a further region).')
+@allowed(['host', 'dedicated', 'existing'])
+param stateStorage string = 'host'
+
+@description('Redundancy of a dedicated state account.')
+@allowed(['Standard_ZRS', 'Standard_GZRS', 'Standard_RAGZRS'])
+param stateAccountSku string = 'Standard_GZRS'
+
+@description('With stateStorage "existing": resource id of the state account (output stateAccountId of the first region\'s deployment).')
+param stateAccountId string = ''
+
+@description('Python version of the app: the versions Flex Consumption offers that the tests cover (the suite runs on 3.11).')
+@allowed(['3.11'])
+param pythonVersion string = '3.11'
+
+@description('Always-ready instances of the timer\'s function group (function:probe): probes never wait for a cold start. The HTTP API scales in its own group (http) and never runs on these.')
+@minValue(1)
+@maxValue(3)
+param probeAlwaysReady int = 1
+
 @description('Virtual network the function app joins to reach the NVAs (it gets a new subnet delegated to Microsoft.App/environments).')
 param vnetName string
 
 @description('Resource group of that virtual network.')
 param vnetResourceGroup string = resourceGroup().name
+
+@description('A further region: the NVAs\' virtual network (resource id) to peer vnetName with, both ways (global peering), so this region\'s app can probe the NVAs. Empty when vnetName is the NVAs\' network or already reaches it.')
+param peerWithVnetId string = ''
 
 @description('Address prefix of the new integration subnet (a /27 or larger, unused).')
 param integrationSubnetPrefix string
@@ -60,6 +84,10 @@ var suffix = uniqueString(resourceGroup().id, namePrefix)
 var appName = '${namePrefix}-nvaha-${suffix}'
 var storageName = take(toLower('${namePrefix}st${suffix}'), 24)
 var deploymentContainer = 'app-package'
+var stateAccountName = stateStorage == 'existing' ? last(split(stateAccountId, '/')) : (stateStorage == 'dedicated' ? take(toLower('${namePrefix}state${suffix}'), 24) : storageName)
+var stateAccountScope = stateStorage == 'existing' ? split(stateAccountId, '/') : split(resourceGroup().id, '/')
+var stateTableEndpoint = 'https://${stateAccountName}.table.${environment().suffixes.storage}'
+var peerScope = empty(peerWithVnetId) ? split(resourceGroup().id, '/') : split(peerWithVnetId, '/')
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
@@ -127,7 +155,7 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-0
   name: 'default'
 }
 
-resource stateTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = {
+resource stateTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = if (stateStorage == 'host') {
   parent: tableService
   name: stateTableName
 }
@@ -142,13 +170,34 @@ resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+resource tableContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (stateStorage == 'host') {
   scope: storage
   name: guid(storage.id, identity.id, roles.storageTableDataContributor)
   properties: {
     principalId: identity.properties.principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+  }
+}
+
+module stateAccount 'modules/state-account.bicep' = if (stateStorage == 'dedicated') {
+  name: '${appName}-state'
+  params: {
+    name: stateAccountName
+    location: location
+    sku: stateAccountSku
+    tableName: stateTableName
+    principalId: identity.properties.principalId
+  }
+}
+
+module stateAccess 'modules/state-access.bicep' = if (stateStorage == 'existing') {
+  name: '${appName}-state-access'
+  scope: resourceGroup(stateAccountScope[2], stateAccountScope[4])
+  params: {
+    accountName: stateAccountName
+    tableName: stateTableName
+    principalId: identity.properties.principalId
   }
 }
 
@@ -221,6 +270,24 @@ module subnet 'modules/integration-subnet.bicep' = {
   }
 }
 
+module peerToNvas 'modules/vnet-peering.bicep' = if (!empty(peerWithVnetId)) {
+  name: '${appName}-peer-out'
+  scope: resourceGroup(vnetResourceGroup)
+  params: {
+    vnetName: vnetName
+    remoteVnetId: peerWithVnetId
+  }
+}
+
+module peerFromNvas 'modules/vnet-peering.bicep' = if (!empty(peerWithVnetId)) {
+  name: '${appName}-peer-in'
+  scope: resourceGroup(peerScope[2], peerScope[4])
+  params: {
+    vnetName: last(peerScope)
+    remoteVnetId: resourceId(vnetResourceGroup, 'Microsoft.Network/virtualNetworks', vnetName)
+  }
+}
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: '${appName}-plan'
   location: location
@@ -263,10 +330,16 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: 40
         instanceMemoryMB: 2048
+        alwaysReady: [
+          {
+            name: 'function:probe'
+            instanceCount: probeAlwaysReady
+          }
+        ]
       }
       runtime: {
         name: 'python'
-        version: '3.11'
+        version: pythonVersion
       }
     }
     siteConfig: {
@@ -284,6 +357,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'NVA_HA_CONFIG', value: string(nvaHaConfig) }
         { name: 'NVA_HA_PROBE_SCHEDULE', value: '*/${probeIntervalSeconds} * * * * *' }
         { name: 'NVA_HA_STATE_TABLE', value: stateTableName }
+        { name: 'NVA_HA_STATE_CONNECTION', value: 'NvaState' }
+        { name: 'NvaState__tableServiceUri', value: stateTableEndpoint }
+        { name: 'NvaState__credential', value: 'managedidentity' }
+        { name: 'NvaState__clientId', value: identity.properties.clientId }
         { name: 'NVA_HA_ARM_ENDPOINT', value: armEndpoint }
         { name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }
       ]
@@ -294,6 +371,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
     tableContributor
     metricsPublisher
     stateTable
+    stateAccount
+    stateAccess
+    peerToNvas
+    peerFromNvas
     container
   ]
 }
@@ -431,3 +512,5 @@ output principalId string = identity.properties.principalId
 output clientId string = identity.properties.clientId
 output roleDefinitionId string = failoverRole.outputs.roleDefinitionId
 output workbookId string = workbook.outputs.workbookId
+@description('The state account (for stateAccountId of a further region\'s deployment).')
+output stateAccountId string = resourceId(stateAccountScope[2], stateAccountScope[4], 'Microsoft.Storage/storageAccounts', stateAccountName)

@@ -13,8 +13,8 @@ from typing import Any, Protocol, TypeVar
 import requests
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
+from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.transport import RequestsTransport
-from azure.mgmt.core.polling.arm_polling import ARMPolling
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network.models import NetworkInterface, RouteTable
 from requests.adapters import HTTPAdapter
@@ -22,6 +22,9 @@ from requests.adapters import HTTPAdapter
 from .config import Cluster
 from .desired import AzureView, Change, Desired, desired, holder_nic_ids
 from .errors import PermanentError, TransientError
+from .pacer import Pacer, kind_of, subscription_of
+from .polling import PacedPolling
+from .polling import Retry as _Retry
 
 T = TypeVar("T")
 _log = logging.getLogger("nva_failover.network")
@@ -54,14 +57,6 @@ class NetworkActions(Protocol):
         """Make the writes: detaches and route tables in parallel, then attaches; one write at a time per resource."""
 
 
-class _Retry(TransientError):
-    """Worth another attempt after `after` seconds (re-reading the resource first, for a write)."""
-
-    def __init__(self, message: str, after: float = 0.0) -> None:
-        super().__init__(message)
-        self.after = after
-
-
 def translate(err: Exception, what: str) -> Exception:
     """A vendor error as ours: _Retry (with its wait) for what passes, PermanentError for what does not."""
     if isinstance(err, ServiceRequestError | ServiceResponseError):
@@ -89,20 +84,6 @@ def translate(err: Exception, what: str) -> Exception:
     return err
 
 
-class _PacedPolling(ARMPolling):
-    """The SDK's ARM poller at our pace: every `interval` seconds instead of the 10 s Retry-After, with a deadline."""
-
-    def __init__(self, interval: float, deadline: float, what: str) -> None:
-        super().__init__(timeout=interval, lro_options={"final-state-via": "azure-async-operation"})
-        self._deadline = deadline
-        self._what = what
-
-    def _extract_delay(self) -> float:
-        if time.monotonic() > self._deadline:
-            raise _Retry(f"{self._what}: still running at the deadline", 0.0)
-        return float(self._timeout)
-
-
 def _parts(resource_id: str) -> tuple[str, str, str]:
     p = resource_id.split("/")
     return p[2], p[4], p[8]
@@ -111,8 +92,11 @@ def _parts(resource_id: str) -> tuple[str, str, str]:
 class AzureNetwork:
     """The one Azure implementation of NetworkActions."""
 
-    def __init__(self, credential: TokenCredential, endpoint: str, tuning: NetworkTuning | None = None) -> None:
+    def __init__(self, credential: TokenCredential, endpoint: str, tuning: NetworkTuning | None = None,
+                 pacer: Pacer | None = None) -> None:
         self._credential = credential
+        self.pacer = pacer or Pacer()
+        self._held = threading.local()  # .write: seconds this thread's write waited for budget (extends its deadline)
         self._endpoint = endpoint.rstrip("/")
         self.tuning = tuning or NetworkTuning()
         self._clients: dict[str, NetworkManagementClient] = {}
@@ -141,8 +125,25 @@ class AzureNetwork:
                     transport=RequestsTransport(session=self._session, session_owner=False,
                                                 connection_timeout=self.tuning.connect_timeout,
                                                 read_timeout=self.tuning.read_timeout),
+                    raw_request_hook=self._before, raw_response_hook=self._after,
                 )
             return self._clients[key]
+
+    def _before(self, request: PipelineRequest[Any]) -> None:
+        """Each attempt waits for room in the budget (polls included), instead of finding the limit by 429."""
+        sub = subscription_of(request.http_request.url)
+        if sub:
+            waited = self.pacer.acquire(sub, kind_of(request.http_request.method))
+            if (held := getattr(self._held, "write", None)) is not None:
+                held[0] += waited
+
+    def _after(self, response: PipelineResponse[Any, Any]) -> None:
+        sub = subscription_of(response.http_request.url)
+        if sub:
+            kind = kind_of(response.http_request.method)
+            headers = response.http_response.headers
+            self.pacer.observe(sub, kind, headers.get(f"x-ms-ratelimit-remaining-subscription-{kind}"),
+                               headers.get("Retry-After"), response.http_response.status_code)
 
     # ----------------------------------------------------------------- retries
     def _backoff(self, raw: Exception, what: str, attempt: int, deadline: float) -> float:
@@ -247,11 +248,11 @@ class AzureNetwork:
         return AzureView(nics, pips, tables), missing
 
     # ----------------------------------------------------------------- writes
-    def _put(self, change: Change, deadline: float) -> None:
+    def _put(self, change: Change, deadline: Callable[[], float]) -> None:
         sub, group, name = _parts(change.resource)
         ops = self.client(sub)
         headers = {"If-Match": change.etag} if change.etag else {}
-        polling = _PacedPolling(self.tuning.poll_interval, deadline, f"write {change.resource}")
+        polling = PacedPolling(self.tuning.poll_interval, deadline, f"write {change.resource}", self.pacer.polls, change.kind)
         if change.kind == "nic":
             ops.network_interfaces.begin_create_or_update(
                 group, name, NetworkInterface(change.body), headers=headers, polling=polling).result()
@@ -260,7 +261,13 @@ class AzureNetwork:
 
     def _write(self, change: Change, want: Desired, fence: Fence) -> Change | None:
         """Write one resource until it holds what it should; re-read and re-plan after a conflict or a lost answer."""
-        deadline = time.monotonic() + self.tuning.write_deadline
+        # The deadline bounds Azure, not our own pacing: time held for budget (a full 5-minute window) extends it.
+        held = self._held.write = [0.0]  # this thread's PUTs add their wait (status polls run in the SDK's thread)
+        start = time.monotonic()
+
+        def deadline() -> float:
+            return start + self.tuning.write_deadline + held[0]
+
         current: Change | None = change
         attempt = 0
         while current is not None:
@@ -273,17 +280,17 @@ class AzureNetwork:
                 _log.info("write completed: %s %s in %.1fs", current.action, current.resource, time.monotonic() - started)
                 return current
             except Exception as raw:
-                wait = self._backoff(raw, f"{current.action} {current.resource}", attempt, deadline)
+                wait = self._backoff(raw, f"{current.action} {current.resource}", attempt, deadline())
                 _log.info("write %s failed, re-reading in %.1fs: %s", current.resource, wait, raw)
                 time.sleep(wait)
-            body = self._get(current.resource, deadline)
+            body = self._get(current.resource, deadline())
             if body is None:
                 raise PermanentError(f"{current.resource} disappeared during the failover")
             while (body.get("properties") or {}).get("provisioningState") in {"Updating", "Creating"}:
-                if time.monotonic() > deadline:
+                if time.monotonic() > deadline():
                     raise TransientError(f"{current.resource} still Updating at the deadline")
                 time.sleep(self.tuning.poll_interval)
-                body = self._get(current.resource, deadline) or body
+                body = self._get(current.resource, deadline()) or body
             replanned = want.nic_change(body) if current.kind == "nic" else want.route_table_change(body)
             if replanned is None:
                 return replace(current, etag=body.get("etag"))  # already right: a lost answer to a write that landed

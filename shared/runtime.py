@@ -7,6 +7,7 @@ import os
 import threading
 from pathlib import Path
 
+from .connection import connection_settings
 from .engine import Engine
 from .errors import ConfigError
 from .events import emit
@@ -14,9 +15,7 @@ from .settings import build_engine
 
 SETTINGS = (
     "NVA_HA_CONFIG", "NVA_HA_CONFIG_FILE", "NVA_HA_STATE_TABLE", "NVA_HA_ARM_ENDPOINT", "AZURE_CLIENT_ID",
-    "AzureWebJobsStorage", "AzureWebJobsStorage__tableServiceUri", "AzureWebJobsStorage__accountName",
-    "AzureWebJobsStorage__credential", "AzureWebJobsStorage__clientId", "NVA_HA_POLL_INTERVAL_SECONDS",
-    "NVA_HA_PROBE_SCHEDULE", "IDENTITY_ENDPOINT", "REQUESTS_CA_BUNDLE",
+    "NVA_HA_POLL_INTERVAL_SECONDS", "NVA_HA_PROBE_SCHEDULE", "IDENTITY_ENDPOINT", "REQUESTS_CA_BUNDLE",
 )
 
 
@@ -38,7 +37,7 @@ class Runtime:
                 stamp = str((self.app_root / config_file).stat().st_mtime_ns)
             except OSError:
                 stamp = "missing"
-        key = hashlib.sha256(repr([env.get(k) for k in SETTINGS] + [stamp]).encode()).hexdigest()
+        key = hashlib.sha256(repr([env.get(k) for k in SETTINGS] + [connection_settings(env), stamp]).encode()).hexdigest()
         with self._lock:
             if self._engine is None or key != self._key:
                 self._engine = build_engine(env, self.app_root)

@@ -12,12 +12,14 @@ from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 from .assess import Assessor
 from .azure_network import AzureNetwork, NetworkTuning
 from .config import Config, load_config
+from .connection import resolve_state_connection
 from .engine import Engine, Tuning
 from .errors import ConfigError
+from .pacer import shared_pacer
 from .permissions import AzurePermissionReader, PermissionCache
 from .probes import NetworkProber
 from .schedule import Schedule, lease_seconds
-from .table_store import TableStateStore, table_client_from_settings
+from .table_store import TableStateStore, table_client
 
 DEFAULT_TABLE = "nvahastate"
 DEFAULT_ARM = "https://management.azure.com"
@@ -82,14 +84,16 @@ def build_engine(env: Mapping[str, str], app_root: Path, network_tuning: Network
                  actor: str | None = None) -> Engine:
     """The engine for these settings. Raises ConfigError naming every bad field; touches nothing before that."""
     settings = read_settings(env, app_root)
+    state = resolve_state_connection(env)
 
     def storage_credential(client_id: str | None) -> TokenCredential:
         return ManagedIdentityCredential(client_id=client_id) if client_id else credential(settings.client_id)
 
-    store = TableStateStore(table_client_from_settings(env, settings.table, storage_credential))
+    store = TableStateStore(table_client(state, settings.table, storage_credential))
     pacing = network_tuning or NetworkTuning()
     arm_credential = credential(settings.client_id)
-    network = AzureNetwork(arm_credential, settings.arm_endpoint, replace(pacing, poll_interval=settings.poll_interval))
+    network = AzureNetwork(arm_credential, settings.arm_endpoint, replace(pacing, poll_interval=settings.poll_interval),
+                           pacer=shared_pacer(f"{settings.arm_endpoint}|{settings.client_id or 'system-assigned'}"))
     reconcile = max(c.policy.reconcile_every_seconds for c in settings.config.clusters)
     permissions = PermissionCache(AzurePermissionReader(arm_credential, settings.arm_endpoint), ttl=2 * reconcile)
     tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=settings.lease_seconds / 5)

@@ -21,28 +21,26 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
-from .errors import PermanentError, StateConflict, StateUnavailable
+from .connection import StateConnection
+from .errors import ConfigError, StateConflict, StateUnavailable
 from .state import ClusterState, FailoverRecord, Timeline, from_entity, iso, record_json, timeline_json, to_entity
 
 # A hung request to the state table must not stall a run for azure-core's default 300 s read timeout.
 CLIENT_OPTIONS: dict[str, Any] = {"connection_timeout": 5, "read_timeout": 10, "retry_total": 3, "retry_backoff_factor": 0.5}
 
 
-def table_client_from_settings(env: Mapping[str, str], table: str,
-                               credential_factory: Callable[[str | None], TokenCredential]) -> TableClient:
-    """A TableClient from AzureWebJobsStorage: a connection string, or identity-based (__tableServiceUri / __accountName)."""
-    conn = env.get("AzureWebJobsStorage")
-    if conn:
-        return TableServiceClient.from_connection_string(conn, **CLIENT_OPTIONS).get_table_client(table)
-    uri = env.get("AzureWebJobsStorage__tableServiceUri")
-    account = env.get("AzureWebJobsStorage__accountName")
-    if not uri and account:
-        uri = f"https://{account}.table.core.windows.net"
-    if not uri:
-        raise PermanentError(
-            "AzureWebJobsStorage: set a connection string, or AzureWebJobsStorage__tableServiceUri / __accountName")
-    client_id = env.get("AzureWebJobsStorage__clientId") if env.get("AzureWebJobsStorage__credential") == "managedidentity" else None
-    return TableServiceClient(endpoint=uri, credential=credential_factory(client_id), **CLIENT_OPTIONS).get_table_client(table)
+def table_client(connection: StateConnection, table: str,
+                 credential_factory: Callable[[str | None], TokenCredential]) -> TableClient:
+    """A TableClient for the resolved state connection: its connection string, or its endpoint with an identity."""
+    if connection.connection_string is not None:
+        try:
+            service = TableServiceClient.from_connection_string(connection.connection_string, **CLIENT_OPTIONS)
+        except ValueError as err:
+            raise ConfigError([f"{connection.setting}: not a usable connection string: {err}"]) from None
+        return service.get_table_client(table)
+    assert connection.endpoint is not None
+    return TableServiceClient(endpoint=connection.endpoint, credential=credential_factory(connection.client_id),
+                              **CLIENT_OPTIONS).get_table_client(table)
 
 
 class TableStateStore:

@@ -253,6 +253,9 @@ class EmulatorServer:
         if (method, what) == ("PUT", "throttle"):
             limits = {k: (float(v[0]), float(v[1])) for k, v in (body.get("limits") or {}).items()}
             svc.throttle.configure(limits, bool(body.get("enabled", True)), str(body.get("scope", "subscription")))
+            network = body.get("network") or {}
+            svc.network_limits.configure({k: int(v) for k, v in network.items() if k in {"reads", "writes"}},
+                                         float(network.get("window", 300.0)), bool(network.get("enabled", True)))
             return Response(200, {"limits": svc.throttle.limits, "enabled": svc.throttle.enabled, "scope": svc.throttle.scope})
         if (method, what) == ("POST", "updating"):
             seconds = body.get("seconds")

@@ -20,7 +20,7 @@ from .ids import TYPES, ResourceId
 from .oplinks import OperationLinks
 from .rbac import Assignment, Rbac
 from .strict import another_operation
-from .throttle import Throttle
+from .throttle import ProviderWindows, Throttle
 from .world import Operation, World
 
 API_VERSIONS = {"2026-03-01"}
@@ -107,6 +107,7 @@ class ArmService:
     def __init__(self, world: World | None = None, clock: Callable[[], float] = time.monotonic) -> None:
         self.world = world or World(clock)
         self.throttle = Throttle(clock=clock)
+        self.network_limits = ProviderWindows(clock=clock)
         self.rbac = Rbac()
         self.faults = Faults()
         self.tokens = Tokens()
@@ -188,6 +189,7 @@ class ArmService:
                 "Refer to https://aka.ms/arm-throttling for additional information.",
                 {"Retry-After": str(seconds), **limit_header},
             )
+        self._network_limit(req, params, bucket)
         fault = self.faults.take(operation, req.method, req.path)
         early = self._early_fault(fault)
         if early is not None:
@@ -198,6 +200,22 @@ class ArmService:
         if fault is not None:
             self._late_fault(fault, resp)
         return resp
+
+    def _network_limit(self, req: Request, params: dict[str, str], bucket: str) -> None:
+        """Microsoft.Network's 5-minute limits per subscription and region of the resource (after ARM's own buckets)."""
+        region = params.get("loc")
+        if region is None and "name" in params and "type" in params:
+            rid = ResourceId(params["sub"], params["rg"], params["type"], params["name"])
+            with self.world.lock:
+                stored = self.world.resources.get(rid.key)
+            region = str((stored or {}).get("location") or "") or None
+        allowed, _, wait = self.network_limits.take(params["sub"], region or self.throttle.region, bucket)
+        if not allowed:
+            seconds = max(1, math.ceil(wait))
+            raise ArmError(429, "TooManyRequests",
+                           f"The request is being throttled: Microsoft.Network {bucket} of subscription '{params['sub']}' "
+                           f"in region '{region or self.throttle.region}' exceeded the 5-minute limit. "
+                           f"Please retry after {seconds} seconds.", {"Retry-After": str(seconds)})
 
     # ----------------------------------------------------------------- faults
     def _early_fault(self, fault: Fault | None) -> Response | None:
@@ -339,7 +357,9 @@ class ArmService:
             return resp
         op = world.operation(params["sub"], params["op"])
         self.links.check("operations" if kind == "op-status" else "operationResults", op.id, req.query)
-        retry = {"Retry-After": _seconds(world.settings.retry_after_for(op.kind))}
+        # Status polls carry Retry-After, or none at all (retry_after 0) as some Azure answers do: the poller must not rely on it.
+        after = world.settings.retry_after_for(op.kind)
+        retry = {"Retry-After": _seconds(after)} if after > 0 else {}
         if kind == "op-status":
             answer: dict[str, Any] = {"status": op.status}
             if op.error:

@@ -43,7 +43,7 @@ def test_a_killed_failover_is_finished_by_the_first_scheduled_run(chaos_lab: Lab
     assert result["maxNicsHoldingPublicIp"] <= 1
     # Killed 0.3 s before the schedule fired, with its lease renewed an instant earlier: the run that fired found the
     # lease live, waited it out (2.5 s) within itself and finished (figures: `make chaos`, not asserted as timings).
-    assert result["firstScheduledRunAfterCrashSeconds"] < 5, result
+    assert result["runs"] == 1, result
 
 
 @pytest.mark.parametrize("scenario", ["429 storm on NIC writes", "lost response to the applied detach",

@@ -36,9 +36,9 @@ Cli = Callable[..., Result]
 
 
 def command() -> Path:
-    """The console script the CLI's package installs next to this interpreter (make setup: pip install -e cli)."""
+    """The console script the CLI's package installs next to this interpreter (make setup: pip install -e .)."""
     if not COMMAND.exists():
-        pytest.fail(f"{COMMAND} is missing: install the CLI into this virtualenv with `{sys.executable} -m pip install -e cli` "
+        pytest.fail(f"{COMMAND} is missing: install the CLI into this virtualenv with `{sys.executable} -m pip install -e .` "
                     "(make setup does)")
     return COMMAND
 

@@ -26,7 +26,7 @@ def ranges(lines: list[str]) -> dict[str, str]:
 
 
 def test_dependencies_are_the_apps_ranges() -> None:
-    project = tomllib.loads((ROOT / "cli" / "pyproject.toml").read_text())["project"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     deps = ranges(project["dependencies"])
     app = ranges((ROOT / "requirements.txt").read_text().splitlines())
     assert {"azure-identity", "azure-mgmt-network", "pydantic", "requests"} <= set(deps)
@@ -35,13 +35,15 @@ def test_dependencies_are_the_apps_ranges() -> None:
 
 
 def test_the_wheel_carries_the_engine_code_as_is(tmp_path: Path) -> None:
-    """Built offline from a copy of cli/ and shared/ (the layout of the repository), with the venv's setuptools."""
-    shutil.copytree(ROOT / "cli", tmp_path / "cli", ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
-    shutil.copytree(ROOT / "shared", tmp_path / "shared", ignore=shutil.ignore_patterns("__pycache__"))
+    """Built offline from a copy of pyproject.toml, cli/ and shared/ (the layout of the repository), with the venv's setuptools."""
+    source = tmp_path / "repo"
+    shutil.copytree(ROOT / "cli", source / "cli", ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    shutil.copytree(ROOT / "shared", source / "shared", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", source / "pyproject.toml")
     built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w",
-                            str(tmp_path / "dist"), str(tmp_path / "cli")], capture_output=True, text=True, check=False)
+                            str(tmp_path / "dist"), str(source)], capture_output=True, text=True, check=False)
     assert built.returncode == 0, built.stderr
-    [wheel] = (tmp_path / "dist").glob("nva_failover_cli-*.whl")
+    [wheel] = (tmp_path / "dist").glob("nva_failover-*.whl")
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
         entry_points = next(z.read(n).decode() for n in names if n.endswith("entry_points.txt"))

@@ -13,7 +13,9 @@ from shared.settings import build_engine
 
 def main() -> None:
     cycles, interval = int(sys.argv[1]), float(sys.argv[2])
+    start_at = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0  # wall-clock time of the first cycle, to race others
     engine = build_engine(os.environ, Path(__file__).resolve().parents[2])
+    time.sleep(max(0.0, start_at - time.time()))
     for _ in range(cycles):
         print(json.dumps(engine.probe_cycle()), flush=True)
         time.sleep(interval)
