@@ -1,4 +1,4 @@
-"""The Azure Functions entry point (Python v2 model): a probe timer and the operators' HTTP API, both thin."""
+"""The Azure Functions entry point (Python v2 model): a probe timer, the executor it queues changes to, and the operators' HTTP API, all thin."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ _log = logging.getLogger("nva_failover.app")
 
 def _answer(operation: Operation, req: func.HttpRequest) -> func.HttpResponse:
     status, body = handle(runtime.engine, operation, req.route_params.get("cluster"), req.get_body() or b"", req.params)
-    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
+    headers = {"Location": body["statusUrl"]} if status == 202 else None  # still running: where its outcome will be
+    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json", headers=headers)
 
 
 @app.function_name("probe")
@@ -28,6 +29,14 @@ def probe(timer: func.TimerRequest) -> None:
     """Probe every NVA of every cluster and act: fail over, resume, repair drift."""
     outcomes = runtime.probe_cycle()
     _log.info("probe cycle%s: %s", " (past due)" if timer.past_due else "", outcomes)
+
+
+@app.function_name("execute")
+@app.queue_trigger(arg_name="message", queue_name="%NVA_HA_QUEUE%", connection="AzureWebJobsStorage")
+def execute(message: func.QueueMessage) -> None:
+    """Carry out a failover, resume or drift repair that the timer or the API locked and queued."""
+    outcome = runtime.execute(message.get_body())
+    _log.info("queued change (dequeued %s times): %s", message.dequeue_count, outcome)
 
 
 @app.function_name("list_clusters")

@@ -13,7 +13,6 @@ from emulation.estates import floating_estate
 from emulation.harness import ArmEmulator, app_settings, http_probes
 from emulation.profiles import Profile
 from shared.policy import ManualRequest
-from shared.settings import build_engine
 
 if TYPE_CHECKING:
     from .__main__ import World
@@ -39,12 +38,13 @@ def bench_floating(w: World, profile: Profile, runs: int) -> dict[str, Any]:
         for key in ("routeTables", "routeFilter"):
             del config["clusters"][0][key]
         config["clusters"][0]["policy"] = {"healthyThreshold": 1, "probeTimeoutSeconds": 0.5, "reconcileEverySeconds": 3600}
-        env = app_settings(w.arm, config, w.azurite.connection_string, "f" + uuid.uuid4().hex[:20],
+        table = "f" + uuid.uuid4().hex[:20]
+        env = app_settings(w.arm, config, w.azurite.connection_string, table, NVA_HA_QUEUE="q" + table,
                            NVA_HA_POLL_INTERVAL_SECONDS=str(max(0.05, 1.0 * profile.scale)))
         os.environ.update(w.arm.env())
         for nva in w.nvas.values():
             nva.set_mode("up")
-        engine = build_engine(env, ROOT)
+        engine = w.start_engine(env)
         engine.probe_cycle()
         w.events.times.clear()
         since = time.time()

@@ -10,6 +10,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from emulation.queuepump import QueuePump, function_handler
 from shared.config import parse_config
 
 from .crash import run_crashes
@@ -65,7 +66,10 @@ def run(size: str) -> dict[str, Any]:
                                                                         if r["method"] == "PUT"])
 
         t = time.monotonic()
-        http = fuzz_http(functions, snapshot, n["http_examples"])
+        # The app's executor runs what a valid, non-dry manual failover (an empty body) queues.
+        with QueuePump(the_lab.env["AzureWebJobsStorage"], the_lab.env["NVA_HA_QUEUE"],
+                       function_handler(functions["execute"].get_user_function())):
+            http = fuzz_http(functions, snapshot, n["http_examples"])
         assert the_lab.hub is not None
         config = fuzz_config(the_lab.hub.config, n["config_examples"])
         results["hostile"] = {"http": asdict(http), "config": asdict(config), "seconds": round(time.monotonic() - t, 1)}

@@ -1,4 +1,5 @@
-"""One racing actor process: probe cycles and random manual failovers until told to stop; every write recorded."""
+"""One racing actor process (an instance of the app): probe cycles and random manual failovers until told to stop, and
+the executor running what lands on the queue; every write recorded."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from chaos.lab import PATIENT, QUICK, ROOT
+from chaos.lab import PATIENT, QUICK, ROOT, executor_pump
 from chaos.recording import RecordingStore
 from shared.errors import EngineError
 from shared.policy import ManualRequest
@@ -23,6 +24,7 @@ def main() -> None:
     engine = build_engine(os.environ, ROOT, PATIENT if patient else QUICK, actor)
     engine.store = RecordingStore(engine.store, history, actor)
     cycles = manual = 0
+    pump = executor_pump(engine, os.environ).start()
     while not stop.exists():
         if rng.random() < 0.15:
             try:
@@ -34,6 +36,7 @@ def main() -> None:
             engine.probe_cycle()
             cycles += 1
         time.sleep(rng.random() * 0.3)
+    pump.stop()
     print(json.dumps({"actor": actor, "cycles": cycles, "manual": manual}), flush=True)
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from shared.schedule import Schedule
 from shared.settings import DEFAULT_SCHEDULE
 
-from .lab import ROOT, Lab, Watcher
+from .lab import ROOT, Lab, Watcher, executor_pump
 
 # Each point: how to stop the actor there. Requests are hung at the emulator (the actor waits on an answer, as it would
 # on a slow Azure) or, for the last point, at the state table once the verifying reads are done. `before` are faults set
@@ -72,7 +72,8 @@ def crash_once(lab: Lab, point: str) -> dict[str, Any]:
         arm.control.fault("hang", times=1, **spec)
     work = Path(tempfile.mkdtemp(prefix="crash-"))
     env = {**os.environ, **lab.env, "PYTHONPATH": str(ROOT)}
-    successor = lab.engine("successor")
+    successor = lab.engine("successor", queue=True)  # an instance of the app: its timer queues, its executor runs
+    host = executor_pump(successor, lab.env)
     arm.control.clear_requests()
     with Watcher(arm, lab.hub.public_ip) as watcher:
         lab.nvas["fw-a"].set_mode("down")
@@ -102,6 +103,7 @@ def crash_once(lab: Lab, point: str) -> dict[str, Any]:
             time.sleep(max(0.0, (firing - datetime.now(UTC)).total_seconds()))
             first_run_after = first_run_after or time.monotonic() - killed
             successor.probe_cycle()
+            host.drain()
             runs += 1
             converged = lab.converged(successor, "fw-b")
             firing = SCHEDULE.next_after(max(firing, datetime.now(UTC)))

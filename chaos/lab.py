@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
+from emulation.queuepump import QueuePump
 from emulation.tcpproxy import TcpProxy
 from emulation.topology import Hub, two_firewalls
 from shared.azure_network import NetworkTuning
+from shared.dispatch import Dispatch
 from shared.engine import Engine
 from shared.settings import build_engine
 
@@ -117,14 +119,17 @@ class Lab:
                                                      "reconcileEverySeconds": 3600}
         self.proxy.set_mode("pass")
         azurite = self.azurite.connection_string.replace(f":{self.azurite.port}/", f":{self.proxy.port}/")
-        self.env = app_settings(self.arm, config, azurite, "c" + uuid.uuid4().hex[:20], NVA_HA_POLL_INTERVAL_SECONDS="0.05")
+        table = "c" + uuid.uuid4().hex[:20]
+        self.env = app_settings(self.arm, config, azurite, table, NVA_HA_POLL_INTERVAL_SECONDS="0.05", NVA_HA_QUEUE="q" + table,
+                                NVA_HA_MANUAL_WAIT_SECONDS="15")
         os.environ.update(self.arm.env())
         for nva in self.nvas.values():
             nva.set_mode("up")
         self.events.records.clear()
 
-    def engine(self, actor: str | None = None) -> Engine:
-        return build_engine(self.env, ROOT, QUICK, actor)
+    def engine(self, actor: str | None = None, queue: bool = False) -> Engine:
+        """An engine on the lab's settings: by default carrying out what it locks; with `queue`, as the app does."""
+        return build_engine(self.env, ROOT, QUICK, actor, queue=queue)
 
     def converged(self, engine: Engine, active: str) -> bool:
         """The state says steady on `active`, and Azure agrees: the public IP on it alone, every owned route on it."""
@@ -140,6 +145,14 @@ class Lab:
         routes_ok = all(r["properties"].get("nextHopIpAddress") == trust
                         for t in self.hub.all_tables for r in snapshot[t.lower()]["properties"]["routes"] if r["name"].endswith("-via-fw"))
         return holders == [f"{active}-untrust"] and routes_ok
+
+
+def executor_pump(engine: Engine, env: dict[str, str] | os._Environ[str]) -> QueuePump:
+    """The host's queue listener of an app instance whose engine is `engine`: each message goes to engine.execute."""
+    def run(body: bytes, _: Any) -> None:
+        message = Dispatch.parse(body)
+        engine.execute(message.cluster, message)
+    return QueuePump(env["AzureWebJobsStorage"], env["NVA_HA_QUEUE"], run)
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from emulation.estates import add_vip_and_ipv6
 from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
 from emulation.profiles import Profile
+from emulation.queuepump import QueuePump, function_handler
 from emulation.topology import Hub, two_firewalls
 from shared.schedule import Schedule
 
@@ -132,7 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         arm.control.settings(latency=profile.latency, retry_after=profile.retry_after, page_size=4)  # lists page
         config = hub.config
         config["clusters"][0]["policy"] = {"unhealthyThreshold": 2, "healthyThreshold": 2, "probeTimeoutSeconds": 2}
-        os.environ.update(app_settings(arm, config, azurite.connection_string, "nvahademo", NVA_HA_PROBE_SCHEDULE=args.schedule))
+        os.environ.update(app_settings(arm, config, azurite.connection_string, "nvahademo", NVA_HA_PROBE_SCHEDULE=args.schedule,
+                                       NVA_HA_QUEUE="nva-ha-changes"))
         os.environ.pop("NVA_HA_CONFIG_FILE", None)
         nic, rt = profile.seconds("networkInterfaces.write"), profile.seconds("routeTables.write")
         timeline.say(f"latency profile azure x {args.scale:g}: NIC write {nic:.1f} s, route table write {rt:.1f} s, "
@@ -144,12 +146,19 @@ def main(argv: list[str] | None = None) -> int:
                      f"floating IP vip-web (10.0.1.10) on fw-a's untrust NIC; IPv6 trust leg {extra['fw-a6']}")
 
         import function_app  # the real app: its registered timer function is what runs
-        probe = next(f for f in function_app.app.get_functions() if f.get_function_name() == "probe")
+        registered = {f.get_function_name(): f for f in function_app.app.get_functions()}  # may be read once per process
+        probe = registered["probe"]
         binding = json.loads(probe.get_function_json())["bindings"][0]
         timer = probe.get_user_function()
         from azure.functions.timer import TimerRequest
 
         timeline.say(f"timer 'probe' bound to {binding['schedule']} = {args.schedule!r}")
+        execute = registered["execute"]
+        # The host's queue listener: the timer locks a failover and queues it; the registered `execute` carries it out.
+        listener = QueuePump(azurite.connection_string, "nva-ha-changes", function_handler(execute.get_user_function()),
+                             interval=0.1, max_interval=0.25).start()
+        stack.callback(listener.stop)
+        timeline.say("queue trigger 'execute' listening on nva-ha-changes (polling an empty queue every 0.25 s at most, as host.json says)")
         stopped_at: float | None = None
         runs = 0
         deadline = started + args.timeout + 60

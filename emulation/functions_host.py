@@ -1,10 +1,12 @@
 """A small local stand-in for the Functions host: HTTP requests on loopback become azure.functions.HttpRequest objects
-for the app's registered HTTP functions, behind a function key (x-functions-key header or ?code=), as Azure does.
-For the console's browser test and `make console`; Azure's host does the same with more (keys per function, scaling)."""
+for the app's registered HTTP functions, behind a function key (x-functions-key header or ?code=), as Azure does, and
+queue-triggered functions run the messages of their queue. For the console's browser test, the CLI's tests and
+`make console`; Azure's host does the same with more (keys per function, scaling)."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections.abc import Iterator, Mapping
@@ -15,6 +17,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import azure.functions as func
+
+from .queuepump import QueuePump, function_handler
 
 
 @dataclass(frozen=True)
@@ -86,18 +90,42 @@ def _handler(table: list[Route], host: Host) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+def _setting(value: str, env: Mapping[str, str]) -> str | None:
+    """A binding property: `%NAME%` is the app setting NAME, as the host resolves it."""
+    match = re.fullmatch(r"%(\w+)%", value)
+    return env.get(match.group(1)) if match else value
+
+
+def queue_listeners(functions: Mapping[str, Any], env: Mapping[str, str]) -> list[QueuePump]:
+    """A listener for each queue-triggered function whose queue and connection the settings name (polling an empty
+    queue every 0.25 s at most, as host.json says); none for a function whose settings are missing."""
+    pumps = []
+    for f in functions.values():
+        binding = next(b for b in json.loads(f.get_function_json())["bindings"] if b["direction"] == "IN")
+        if binding["type"] != "queueTrigger":
+            continue
+        queue, connection = _setting(binding["queueName"], env), env.get(binding["connection"])
+        if queue and connection:
+            pumps.append(QueuePump(connection, queue, function_handler(f.get_user_function()), max_interval=0.25))
+    return pumps
+
+
 @contextmanager
 def serve(functions: Mapping[str, Any], key: str, port: int = 0) -> Iterator[Host]:
-    """The app's HTTP functions on loopback (a free port unless `port` is given), until the block ends."""
+    """The app's HTTP functions on loopback (a free port unless `port` is given), and its queue-triggered functions on
+    their queues (named by the process's settings), until the block ends."""
     server = ThreadingHTTPServer(("127.0.0.1", port), BaseHTTPRequestHandler)
     host = Host(f"http://127.0.0.1:{server.server_address[1]}", key, [])
     server.RequestHandlerClass = _handler(routes(functions), host)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, name="functions-host", daemon=True)
     thread.start()
+    listeners = [p.start() for p in queue_listeners(functions, dict(os.environ))]
     try:
         yield host
     finally:
+        for listener in listeners:
+            listener.stop()
         server.shutdown()
         server.server_close()
         thread.join()

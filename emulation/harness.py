@@ -187,53 +187,74 @@ def _wait_port(host: str, port: int, proc: subprocess.Popen[str], timeout: float
 
 @dataclass
 class Azurite:
-    """A running Azurite Table service (in memory, telemetry off) on a free loopback port."""
+    """Running Azurite Table and Queue services (in memory, telemetry off) on free loopback ports."""
 
     port: int
     proc: subprocess.Popen[str] | None = None
     workdir: Path | None = None
     host: str = "127.0.0.1"
+    queue_port: int = 0
+    queue_proc: subprocess.Popen[str] | None = None
+    queue_workdir: Path | None = None
 
     @staticmethod
-    def binary() -> Path:
-        path = ROOT / "node_modules" / ".bin" / "azurite-table"
+    def binary(service: str = "table") -> Path:
+        path = ROOT / "node_modules" / ".bin" / f"azurite-{service}"
         if not path.exists():
             raise StartError(f"{path} is missing: run `npm ci` (make does it) to install Azurite")
         return path
 
     @classmethod
-    def start(cls, timeout: float = 30.0, attempts: int = 3) -> Azurite:
-        binary = cls.binary()
+    def _start_one(cls, service: str, timeout: float, attempts: int) -> tuple[int, subprocess.Popen[str], Path]:
+        binary = cls.binary(service)
         last = ""
         for _ in range(attempts):
             port = free_port()
-            workdir = Path(tempfile.mkdtemp(prefix="azurite-"))
+            workdir = Path(tempfile.mkdtemp(prefix=f"azurite-{service}-"))
             proc = _spawn([
-                str(binary), "--tableHost", "127.0.0.1", "--tablePort", str(port), "--inMemoryPersistence",
+                str(binary), f"--{service}Host", "127.0.0.1", f"--{service}Port", str(port), "--inMemoryPersistence",
                 "--disableTelemetry", "--silent",
+                # The queue SDK speaks a newer service version than the last Azurite that runs on Node 20 knows.
+                *(["--skipApiVersionCheck"] if service == "queue" else []),
             ], cwd=workdir)
             if _wait_port("127.0.0.1", port, proc, timeout):
-                return cls(port=port, proc=proc, workdir=workdir)
+                return port, proc, workdir
             _stop(proc)
             last = proc.stderr.read() if proc.stderr else ""
             shutil.rmtree(workdir, ignore_errors=True)
-        raise StartError(f"Azurite did not start: {last[-2000:]}")
+        raise StartError(f"Azurite ({service}) did not start: {last[-2000:]}")
+
+    @classmethod
+    def start(cls, timeout: float = 30.0, attempts: int = 3) -> Azurite:
+        port, proc, workdir = cls._start_one("table", timeout, attempts)
+        try:
+            queue_port, queue_proc, queue_dir = cls._start_one("queue", timeout, attempts)
+        except StartError:
+            _stop(proc)
+            raise
+        return cls(port=port, proc=proc, workdir=workdir, queue_port=queue_port, queue_proc=queue_proc, queue_workdir=queue_dir)
 
     @property
     def table_endpoint(self) -> str:
         return f"http://{self.host}:{self.port}/{AZURITE_ACCOUNT}"
 
     @property
+    def queue_endpoint(self) -> str:
+        return f"http://{self.host}:{self.queue_port}/{AZURITE_ACCOUNT}"
+
+    @property
     def connection_string(self) -> str:
         return (
             f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
-            f"TableEndpoint={self.table_endpoint};"
+            f"TableEndpoint={self.table_endpoint};QueueEndpoint={self.queue_endpoint};"
         )
 
     def stop(self) -> None:
+        _stop(self.queue_proc)
         _stop(self.proc)
-        if self.workdir is not None:
-            shutil.rmtree(self.workdir, ignore_errors=True)
+        for workdir in (self.workdir, self.queue_workdir):
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
 
 
 @dataclass
@@ -275,4 +296,5 @@ def http_probes(nvas: dict[str, NvaProcess], path: str = "/") -> dict[str, dict[
 
 def app_settings(arm: ArmEmulator, config: dict[str, Any], storage: str, table: str, **extra: str) -> dict[str, str]:
     """App settings (contract §3) that point the product at the emulated world."""
-    return {**arm.env(), "NVA_HA_CONFIG": json.dumps(config), "AzureWebJobsStorage": storage, "NVA_HA_STATE_TABLE": table, **extra}
+    return {**arm.env(), "NVA_HA_CONFIG": json.dumps(config), "AzureWebJobsStorage": storage, "NVA_HA_STATE_TABLE": table,
+            "NVA_HA_QUEUE": "nva-ha-changes", **extra}  # the queue trigger reads %NVA_HA_QUEUE%: infra sets it, so do we

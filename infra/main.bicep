@@ -84,6 +84,7 @@ var suffix = uniqueString(resourceGroup().id, namePrefix)
 var appName = '${namePrefix}-nvaha-${suffix}'
 var storageName = take(toLower('${namePrefix}st${suffix}'), 24)
 var deploymentContainer = 'app-package'
+var changesQueueName = 'nva-ha-changes'
 var stateAccountName = stateStorage == 'existing' ? last(split(stateAccountId, '/')) : (stateStorage == 'dedicated' ? take(toLower('${namePrefix}state${suffix}'), 24) : storageName)
 var stateAccountScope = stateStorage == 'existing' ? split(stateAccountId, '/') : split(resourceGroup().id, '/')
 var stateTableEndpoint = 'https://${stateAccountName}.table.${environment().suffixes.storage}'
@@ -91,6 +92,7 @@ var peerScope = empty(peerWithVnetId) ? split(resourceGroup().id, '/') : split(p
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 var alertEvents = [
@@ -158,6 +160,28 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-0
 resource stateTable 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = if (stateStorage == 'host') {
   parent: tableService
   name: stateTableName
+}
+
+// The executor's queue: the timer and the API queue the changes they lock; the queue-triggered function carries them out.
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+}
+
+resource changesQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = {
+  parent: queueService
+  name: changesQueueName
+}
+
+// Send (timer, API), read and delete (the queue trigger), and the trigger's poison queue: keyless, on this account only.
+resource queueContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  scope: storage
+  name: guid(storage.id, identity.id, roles.storageQueueDataContributor)
+  properties: {
+    principalId: identity.properties.principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataContributor)
+  }
 }
 
 resource blobOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
@@ -335,6 +359,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
             name: 'function:probe'
             instanceCount: probeAlwaysReady
           }
+          // The queue-triggered executor scales on its own in Flex Consumption: one warm instance, no cold start on a failover.
+          { name: 'function:execute', instanceCount: 1 }
         ]
       }
       runtime: {
@@ -362,6 +388,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
         { name: 'NvaState__credential', value: 'managedidentity' }
         { name: 'NvaState__clientId', value: identity.properties.clientId }
         { name: 'NVA_HA_ARM_ENDPOINT', value: armEndpoint }
+        { name: 'NVA_HA_QUEUE', value: changesQueueName }
+        { name: 'NVA_HA_MANUAL_WAIT_SECONDS', value: '200' }
         { name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }
       ]
     }
@@ -369,6 +397,8 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   dependsOn: [
     blobOwner
     tableContributor
+    queueContributor
+    changesQueue
     metricsPublisher
     stateTable
     stateAccount

@@ -46,7 +46,7 @@ class EmptyBody(_Body):
 STATUS_CODES: dict[str, set[int]] = {
     "list": {200, 500, 503},
     "get": {200, 404, 500, 503},
-    "failover": {200, 400, 404, 409, 500, 503},
+    "failover": {200, 202, 400, 404, 409, 500, 503},
     "pause": {200, 400, 404, 409, 500, 503},
     "resume": {200, 400, 404, 409, 500, 503},
     "check": {200, 404, 500, 503},
@@ -107,7 +107,8 @@ def handle(engine: Callable[[], Engine], operation: Operation, cluster: str | No
         if operation == "failover":
             assert isinstance(body, FailoverBody)
             request = ManualRequest(target=body.target, reason=body.reason, force=body.force, dry_run=body.dry_run)
-            return 200, e.failover(cluster, request)
+            result = e.failover(cluster, request)
+            return (202 if result.get("status") == "running" else 200), result  # 202: queued, still running at the limit
         if operation == "pause":
             assert isinstance(body, PauseBody)
             return 200, e.set_paused(cluster, True, body.reason)

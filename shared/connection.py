@@ -11,6 +11,8 @@ from .errors import ConfigError
 DEFAULT_CONNECTION = "AzureWebJobsStorage"
 PREFIX = "AzureWebJobs"  # Functions looks a connection up as AzureWebJobs<name> first, then as <name>
 PROPERTIES = ("tableServiceUri", "accountName", "credential", "clientId")
+# The same connection's other services, which the host and the executor's queue read (AzureWebJobsStorage has them).
+OTHER_SERVICES = ("blobServiceUri", "queueServiceUri")
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ def _connection_string(setting: str, value: str) -> StateConnection:
 
 def _identity(setting: str, props: dict[str, str]) -> StateConnection:
     lower = {k.lower(): (k, v) for k, v in props.items()}
-    unknown = sorted(k for lk, (k, _) in lower.items() if lk not in {p.lower() for p in PROPERTIES})
+    unknown = sorted(k for lk, (k, _) in lower.items() if lk not in {p.lower() for p in (*PROPERTIES, *OTHER_SERVICES)})
     problems = [f"{setting}__{k}: not a property of a Table connection (known: {', '.join(PROPERTIES)})" for k in unknown]
     uri = lower.get("tableserviceuri", ("", ""))[1]
     account = lower.get("accountname", ("", ""))[1]

@@ -13,10 +13,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from . import executor
 from .assess import Assessor, abandon, placement_ok, with_check
 from .azure_network import NetworkActions
 from .config import Cluster, Config
 from .desired import AzureView, Change, desired, plan_changes
+from .dispatch import Dispatch, Dispatcher
 from .errors import EngineError, PermanentError, RequestError, StateConflict, StateUnavailable, WriteNotPermitted
 from .events import emit
 from .floating import carried_configs
@@ -40,6 +42,7 @@ class Tuning:
     lease_seconds: float = 2.5  # half the default schedule's 5 s period (shared.schedule.lease_seconds)
     renew_every_seconds: float = 0.5
     flag_write_attempts: int = 5
+    manual_wait_seconds: float = 200.0  # a queued manual failover answers 202 after this (Azure cuts HTTP at 230 s)
 
 
 def default_actor() -> str:
@@ -51,7 +54,7 @@ class Engine:
 
     def __init__(self, config: Config, store: StateStore, prober: Prober, network: NetworkActions,
                  clock: Callable[[], datetime] = utc_now, actor: str | None = None, tuning: Tuning | None = None,
-                 assessor: Assessor | None = None) -> None:
+                 dispatcher: Dispatcher | None = None, assessor: Assessor | None = None) -> None:
         self.config = config
         self.store = store
         self.prober = prober
@@ -60,6 +63,7 @@ class Engine:
         self.actor = actor or default_actor()
         self.tuning = tuning or Tuning()
         self._lease = timedelta(seconds=self.tuning.lease_seconds)
+        self.dispatcher = dispatcher  # None: changes run inside the run that locked them
         self.assessor = assessor or Assessor(network, None)
 
     # ================================================================= the timer
@@ -87,15 +91,16 @@ class Engine:
     def _cycle(self, cluster: Cluster) -> tuple[ClusterState, str]:
         state = self._load(cluster)
         results = self.prober.probe_all(cluster.nvas, cluster.policy.probe_timeout_seconds)
-        plan = decide(results, state, cluster, self.clock(), self.actor, self._lease)
+        owner = executor.new_token() if self.dispatcher else self.actor  # a change this run locks is the executor's
+        plan = decide(results, state, cluster, self.clock(), owner, self._lease)
         if plan.action != "reconcile":
             self.assessor.warm(cluster)  # a new process reads its permissions in the background; later, a no-op
-        if not plan.record and state.journal is not None:
+        if not plan.record and state.journal is not None and not executor.dispatched(state.journal.lease_owner):
             lapsed = self._outlast(cluster, state)  # a crashed actor's change is resumed by this run, not a later one
             if lapsed is None:
                 return state, plan.reason
             state = lapsed
-            plan = decide(results, state, cluster, self.clock(), self.actor, self._lease)
+            plan = decide(results, state, cluster, self.clock(), owner, self._lease)
         if not plan.record:
             return state, plan.reason
         try:
@@ -103,11 +108,14 @@ class Engine:
         except StateConflict:
             return self._load(cluster), "stood down: another actor recorded this cycle"
         self._emit(cluster, plan.events)
+        healthy = [n for n, r in results.items() if r.ok]
         try:
+            if plan.action in {"failover", "resume"} and self.dispatcher:
+                return executor.hand_off(self, cluster, state, resumed=plan.action == "resume")[0], plan.reason
             if plan.action in {"failover", "resume"}:
                 return self._execute(cluster, state, resumed=plan.action == "resume")[0], plan.reason
             if plan.action == "reconcile":
-                return self._reconcile(cluster, state, [n for n, r in results.items() if r.ok])
+                return executor.hand_off_reconcile(self, cluster, state) if self.dispatcher else self._reconcile(cluster, state, healthy)
         except WriteNotPermitted as err:
             return self._load(cluster), f"blocked: {err}"
         return state, plan.reason
@@ -130,8 +138,11 @@ class Engine:
             state = fresh
         return state
 
-    def _reconcile(self, cluster: Cluster, state: ClusterState, healthy: list[str]) -> tuple[ClusterState, str]:
-        """Read Azure back and assess readiness; when Azure differs from the recorded active, take the lock and repair it."""
+    def _reconcile(self, cluster: Cluster, state: ClusterState, healthy: list[str] | None = None) -> tuple[ClusterState, str]:
+        """Read Azure back and assess readiness; when Azure differs from the recorded active, take the lock and repair it.
+        `healthy`: the NVAs whose probe answered in this run (default: those recorded healthy)."""
+        if healthy is None:
+            healthy = [n for n in cluster.names() if state.nva_health(n).healthy is True]
         survey = self.assessor.survey(cluster)
         readiness = self.assessor.assess(cluster, state.active, healthy, self.clock(), survey)
         try:
@@ -298,25 +309,37 @@ class Engine:
                 planned = [c.describe() for c in plan_changes(cluster, to, self.network.read(cluster))]
                 emit("FailoverPlanned", cluster.name, epoch=journal.epoch, to=to, changes=planned, **{"from": state.active})
                 return failover_json(cluster.name, journal.epoch, state.active, to, True, _ms(started), planned)
+            queued = self.dispatcher is not None and journal.kind == "failover"  # a repair answers its changes: it runs here
             try:
-                locked = self.store.save(plan.state)
+                locked = self.store.save(executor.with_owner(plan.state, executor.new_token(), journal.lease_until)
+                                         if queued else plan.state)
                 break
             except StateConflict:
                 continue  # a probe cycle recorded health in between: re-read and decide again
         else:
             raise RequestError(409, "FailoverInProgress", f"{name!r} kept changing under this request; retry")
         try:
+            if queued:
+                done = executor.await_change(self, cluster, locked, resumed=plan.action == "resume")
+                if done is None:
+                    return executor.accepted_json(cluster.name, journal.epoch, journal.from_nva, journal.to_nva)
+                return failover_json(cluster.name, done["epoch"], journal.from_nva, journal.to_nva, False, _ms(started),
+                                     done["changes"])
             final, changes = self._execute(cluster, locked, resumed=plan.action == "resume")
         except WriteNotPermitted as err:
             raise RequestError(409, "FailoverBlocked", f"{name!r}: the failover to {err.to!r} needs writes the identity may not "
                                f"make, so nothing was written: {'; '.join(err.missing)}. Grant them, or set force to try anyway") from None
         except StateConflict:
             raise RequestError(409, "FailoverInProgress", f"another actor took over the change of {name!r}") from None
-        except StateUnavailable:
+        except (StateUnavailable, RequestError):
             raise
         except EngineError as err:
             raise RequestError(503, "FailoverFailed", f"{err}; the next timer run resumes it") from None
         return failover_json(cluster.name, final.epoch, journal.from_nva, journal.to_nva, False, _ms(started), changes)
+
+    def execute(self, name: str, message: Dispatch) -> str:
+        """The queue trigger's run: carry out a change the timer or the API locked and queued (shared.executor)."""
+        return executor.execute(self, name, message)
 
     def set_paused(self, name: str, paused: bool, reason: str | None) -> dict[str, Any]:
         cluster = self.cluster(name)

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 from .connection import connection_settings
+from .dispatch import Dispatch
 from .engine import Engine
 from .errors import ConfigError
 from .events import emit
@@ -16,6 +17,9 @@ from .settings import build_engine
 SETTINGS = (
     "NVA_HA_CONFIG", "NVA_HA_CONFIG_FILE", "NVA_HA_STATE_TABLE", "NVA_HA_ARM_ENDPOINT", "AZURE_CLIENT_ID",
     "NVA_HA_POLL_INTERVAL_SECONDS", "NVA_HA_PROBE_SCHEDULE", "IDENTITY_ENDPOINT", "REQUESTS_CA_BUNDLE",
+    "NVA_HA_QUEUE", "NVA_HA_MANUAL_WAIT_SECONDS",  # the executor's queue lives in AzureWebJobsStorage:
+    "AzureWebJobsStorage", "AzureWebJobsStorage__queueServiceUri", "AzureWebJobsStorage__accountName",
+    "AzureWebJobsStorage__credential", "AzureWebJobsStorage__clientId",
 )
 
 
@@ -52,3 +56,18 @@ class Runtime:
             emit("ConfigInvalid", "*", error=str(err))
             return {"*": f"config invalid: {err}"}
         return engine.probe_cycle()
+
+    def execute(self, body: bytes) -> str:
+        """The queue trigger's run: never raises, so a message is never retried into the poison queue; a change that
+        did not finish keeps its journal, and the next timer run dispatches it again when its lease lapses."""
+        try:
+            message = Dispatch.parse(body)
+        except ValueError as err:
+            emit("RunFailed", "*", error=f"queue message dropped: {err}", kind="InvalidMessage", trigger="queue")
+            return f"dropped: {err}"
+        try:
+            engine = self.engine()
+        except ConfigError as err:
+            emit("ConfigInvalid", "*", error=str(err))
+            return f"config invalid: {err}"
+        return engine.execute(message.cluster, message)

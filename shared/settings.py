@@ -13,6 +13,7 @@ from .assess import Assessor
 from .azure_network import AzureNetwork, NetworkTuning
 from .config import Config, load_config
 from .connection import resolve_state_connection
+from .dispatch import DEFAULT_QUEUE, QueueDispatcher, queue_client_from_settings, valid_queue_name
 from .engine import Engine, Tuning
 from .errors import ConfigError
 from .pacer import shared_pacer
@@ -37,6 +38,8 @@ class Settings:
     poll_interval: float
     schedule: str
     lease_seconds: float  # derived from the schedule: a crashed change is resumed by the next scheduled run
+    queue: str = DEFAULT_QUEUE  # the executor's queue, in AzureWebJobsStorage
+    manual_wait_seconds: float = 200.0
 
 
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:
@@ -64,6 +67,12 @@ def read_settings(env: Mapping[str, str], app_root: Path) -> Settings:
         schedule = Schedule(expression)
     except ValueError as err:
         raise ConfigError([f"NVA_HA_PROBE_SCHEDULE: {err}"]) from None
+    queue = env.get("NVA_HA_QUEUE") or DEFAULT_QUEUE
+    if not valid_queue_name(queue):
+        raise ConfigError([f"NVA_HA_QUEUE: {queue!r} is not a queue name (3-63 lower-case letters, digits and single hyphens)"])
+    wait = _positive(env, "NVA_HA_MANUAL_WAIT_SECONDS", 200.0)
+    if wait > 220:
+        raise ConfigError([f"NVA_HA_MANUAL_WAIT_SECONDS: {wait:g} is above 220 (Azure ends an HTTP request at 230 s)"])
     return Settings(
         config=load_config(env, app_root),
         table=table,
@@ -72,6 +81,8 @@ def read_settings(env: Mapping[str, str], app_root: Path) -> Settings:
         poll_interval=_positive(env, "NVA_HA_POLL_INTERVAL_SECONDS", 1.0),
         schedule=expression,
         lease_seconds=lease_seconds(schedule),
+        queue=queue,
+        manual_wait_seconds=wait,
     )
 
 
@@ -81,8 +92,9 @@ def credential(client_id: str | None) -> TokenCredential:
 
 
 def build_engine(env: Mapping[str, str], app_root: Path, network_tuning: NetworkTuning | None = None,
-                 actor: str | None = None) -> Engine:
-    """The engine for these settings. Raises ConfigError naming every bad field; touches nothing before that."""
+                 actor: str | None = None, queue: bool = True) -> Engine:
+    """The engine for these settings. Raises ConfigError naming every bad field; touches nothing before that.
+    With `queue`, the changes it locks go to the executor's queue; without, it carries them out itself."""
     settings = read_settings(env, app_root)
     state = resolve_state_connection(env)
 
@@ -96,6 +108,8 @@ def build_engine(env: Mapping[str, str], app_root: Path, network_tuning: Network
                            pacer=shared_pacer(f"{settings.arm_endpoint}|{settings.client_id or 'system-assigned'}"))
     reconcile = max(c.policy.reconcile_every_seconds for c in settings.config.clusters)
     permissions = PermissionCache(AzurePermissionReader(arm_credential, settings.arm_endpoint), ttl=2 * reconcile)
-    tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=settings.lease_seconds / 5)
-    return Engine(settings.config, store, NetworkProber(), network, actor=actor, tuning=tuning,
+    tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=settings.lease_seconds / 5,
+                    manual_wait_seconds=settings.manual_wait_seconds)
+    dispatcher = QueueDispatcher(queue_client_from_settings(env, settings.queue, storage_credential)) if queue else None
+    return Engine(settings.config, store, NetworkProber(), network, actor=actor, tuning=tuning, dispatcher=dispatcher,
                   assessor=Assessor(network, permissions))

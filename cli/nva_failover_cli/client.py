@@ -94,7 +94,7 @@ class Api:
             answer = resp.json()
         except ValueError:
             answer = None
-        if resp.status_code != 200:
+        if resp.status_code not in (200, 202):  # 202: a failover still running at the app's wait limit
             error = answer.get("error") if isinstance(answer, dict) else None
             if isinstance(error, dict) and "code" in error:
                 raise ApiError(resp.status_code, str(error["code"]), str(error.get("message", "")))

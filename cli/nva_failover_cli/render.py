@@ -163,6 +163,9 @@ def readiness(answer: Mapping[str, Any]) -> str:
 
 
 def failover(answer: Mapping[str, Any]) -> str:
+    if answer.get("status") == "running":  # 202: it goes on; the status and the history show its outcome
+        return (f"{answer.get('cluster')}: {answer.get('from')} -> {answer.get('to')}, epoch {answer.get('epoch')} still running "
+                f"at the app's wait limit; it goes on: see `nva-failover status {answer.get('cluster')}` and its history")
     kind = "dry run, nothing written" if answer.get("dryRun") else f"done in {seconds(answer.get('durationMs'))}"
     head = f"{answer.get('cluster')}: {answer.get('from')} -> {answer.get('to')}, epoch {answer.get('epoch')} ({kind})"
     return head + "\n" + changes(answer.get("changes") or [])

@@ -12,6 +12,7 @@ from azure.functions.timer import TimerRequest
 from playwright.sync_api import BrowserContext, Page
 
 from emulation.functions_host import Host
+from emulation.queuepump import drain_all
 from tests.functions.registered import functions
 
 # Everything Chromium would fetch on its own (updates, safe browsing, field trials, sync) is off: loopback only.
@@ -33,6 +34,7 @@ def tick(times: int = 1, gap: float = 0.0) -> None:
         if i and gap:
             time.sleep(gap)  # spacing the probe cycles as the 5 s schedule would, shortened: only for a readable timeline
         functions()["probe"].get_user_function()(TimerRequest())
+        drain_all()  # what the run queued, carried out by the served app's executor
 
 
 def watched(context: BrowserContext, host: Host) -> tuple[Page, list[str]]:

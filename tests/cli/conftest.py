@@ -15,6 +15,7 @@ import pytest
 from azure.functions.timer import TimerRequest
 
 from emulation.functions_host import Host, serve
+from emulation.queuepump import drain_all
 from tests.functions.registered import functions
 from tests.integration.rig import Rig
 
@@ -58,6 +59,7 @@ def tick(times: int = 1) -> None:
     """Runs of the app's timer function."""
     for _ in range(times):
         functions()["probe"].get_user_function()(TimerRequest())
+        drain_all()  # what the run queued, carried out by the served app's executor
 
 
 @pytest.fixture

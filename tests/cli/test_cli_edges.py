@@ -8,6 +8,7 @@ import pty
 import select
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -130,3 +131,21 @@ def test_watch_on_a_terminal_redraws_the_screen(app: tuple[Rig, Host], tmp_path:
     frame = text.split("\x1b[H\x1b[2J")[-1]
     assert "nva-failover watch" in frame and host.url in frame
     assert "hub-fw" in frame and "EVENTS" in frame
+
+
+def test_a_failover_still_running_at_the_apps_limit_says_where_to_look(tmp_path: Path) -> None:
+    """The app answers 202 when a queued failover outlives its wait: the CLI says it goes on and where to look."""
+    running = {"cluster": "hub-fw", "epoch": 4, "from": "fw-a", "to": "fw-b", "status": "running",
+               "statusUrl": "/api/clusters/hub-fw", "historyUrl": "/api/clusters/hub-fw/history"}
+
+    def this_cli(*args: str) -> subprocess.CompletedProcess[str]:  # this repository's CLI package, whichever is installed
+        env = {**base_env(), "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "cli")}
+        return subprocess.run([sys.executable, "-c", "import sys; from nva_failover_cli.main import main; sys.exit(main())", *args],
+                              env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+
+    with answering({"/api/clusters/hub-fw/failover": (202, running)}) as url:
+        text = this_cli("failover", "hub-fw", "--target", "fw-b", "--url", url, "--key", KEY)
+        as_json = this_cli("failover", "hub-fw", "--target", "fw-b", "--json", "--url", url, "--key", KEY)
+    assert text.returncode == 0, text.stderr
+    assert "epoch 4 still running" in text.stdout and "nva-failover status hub-fw" in text.stdout
+    assert as_json.returncode == 0 and json.loads(as_json.stdout) == running

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,8 +14,10 @@ from azure.functions.timer import TimerRequest
 
 import function_app
 from emulation.harness import free_port
+from emulation.queuepump import QueuePump
 from shared.engine import Engine
 from shared.state import Journal
+from tests.functions.host import pump
 from tests.functions.registered import functions
 from tests.integration.rig import EventLog, Rig
 
@@ -35,18 +38,29 @@ def call(name: str, method: str, route: str, cluster: str | None = None, body: b
     return resp.status_code, answer
 
 
+_host: list[QueuePump] = []
+
+
 def tick(times: int = 1) -> None:
+    """Timer runs, each followed by the queued changes it made, run by the host's queue listener."""
     for _ in range(times):
         function("probe")(TimerRequest())
+        for listener in _host:
+            listener.drain()
 
 
 @pytest.fixture
-def app_env(world: Rig, monkeypatch: pytest.MonkeyPatch) -> Rig:
+def app_env(world: Rig, monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
     for name, value in world.env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("NVA_HA_PROBE_SCHEDULE", "*/5 * * * * *")
     monkeypatch.delenv("NVA_HA_CONFIG_FILE", raising=False)
-    return world
+    with pump(world.env()) as listener:  # the host's queue listener runs the executor beside the timer and the API
+        _host.append(listener)
+        try:
+            yield world
+        finally:
+            _host.remove(listener)
 
 
 def engine() -> Engine:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,8 +13,10 @@ from azure.data.tables import TableServiceClient
 from azure.functions.timer import TimerRequest
 
 from emulation.harness import Azurite
+from emulation.queuepump import drain_all
 from shared.state import FailoverRecord, Timeline, WriteTiming
 from shared.table_store import TableStateStore
+from tests.functions.host import pump
 from tests.functions.registered import functions
 from tests.integration.rig import Rig
 
@@ -38,6 +41,7 @@ def post(name: str, cluster: str, body: str) -> dict[str, Any]:
 def tick(times: int = 1) -> None:
     for _ in range(times):
         functions()["probe"].get_user_function()(TimerRequest())
+        drain_all()  # what the run queued, carried out by the executor
 
 
 def when(text: str) -> datetime:
@@ -45,12 +49,13 @@ def when(text: str) -> datetime:
 
 
 @pytest.fixture
-def app_env(world: Rig, monkeypatch: pytest.MonkeyPatch) -> Rig:
+def app_env(world: Rig, monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
     for name, value in world.env().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("NVA_HA_PROBE_SCHEDULE", "*/5 * * * * *")
     monkeypatch.delenv("NVA_HA_CONFIG_FILE", raising=False)
-    return world
+    with pump(world.env()):  # the host's queue listener
+        yield world
 
 
 def test_history_of_an_automatic_then_a_manual_failover(app_env: Rig) -> None:

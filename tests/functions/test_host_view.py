@@ -94,6 +94,10 @@ def check_functions(docs: dict[str, dict[str, Any]]) -> None:
             assert (name, trigger["schedule"], trigger["useMonitor"], trigger["runOnStartup"]) == (
                 "probe", "%NVA_HA_PROBE_SCHEDULE%", True, False)
             continue
+        if trigger["type"] == "queueTrigger":  # the executor: what the timer and the API lock, from the host's own storage
+            assert (name, trigger["queueName"], trigger["connection"]) == ("execute", "%NVA_HA_QUEUE%", "AzureWebJobsStorage")
+            assert [b for b in doc["bindings"] if b["direction"] == "out"] == [], name
+            continue
         assert trigger["type"] == "httpTrigger", (name, trigger)
         assert trigger["authLevel"] == "function", (name, trigger)
         route = trigger["route"]
@@ -105,6 +109,7 @@ def check_functions(docs: dict[str, dict[str, Any]]) -> None:
         assert [(b["type"], b["name"]) for b in outputs] == [("http", "$return")], (name, outputs)
     assert set(routes) >= CORE_ROUTES, CORE_ROUTES - set(routes)
     assert sum(1 for d in docs.values() for b in d["bindings"] if b["type"] == "timerTrigger") == 1
+    assert sum(1 for d in docs.values() for b in d["bindings"] if b["type"] == "queueTrigger") == 1
 
 
 def test_host_json_is_valid_against_the_functions_schema() -> None:

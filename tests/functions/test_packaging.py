@@ -37,11 +37,13 @@ def bindings() -> dict[str, dict[str, object]]:
 
 def test_function_bindings() -> None:
     found = bindings()
-    assert set(found) == {"probe", *ROUTES}
+    assert set(found) == {"probe", "execute", *ROUTES}
     timer = found["probe"]
     assert timer["type"] == "timerTrigger"
     assert timer["schedule"] == "%NVA_HA_PROBE_SCHEDULE%"
     assert timer["runOnStartup"] is False
+    executor = found["execute"]  # the changes the timer and the API lock, carried out from the host's own storage
+    assert (executor["type"], executor["queueName"], executor["connection"]) == ("queueTrigger", "%NVA_HA_QUEUE%", "AzureWebJobsStorage")
     for name, (route, methods, _) in ROUTES.items():
         b = found[name]
         assert (b["type"], b["route"], b["methods"], b["authLevel"]) == ("httpTrigger", route, methods, "FUNCTION"), name
@@ -84,7 +86,8 @@ def test_requirements_are_runtime_only_and_ranged() -> None:
     names = {re.split(r"[<>=!~ ]", ln)[0].lower() for ln in lines}
     assert "azure-functions-worker" not in names
     assert names.isdisjoint({"pytest", "hypothesis", "ruff", "mypy", "trustme", "pathspec"})
-    assert {"azure-functions", "azure-identity", "azure-mgmt-network", "azure-data-tables", "azure-monitor-opentelemetry"} <= names
+    assert {"azure-functions", "azure-identity", "azure-mgmt-network", "azure-data-tables", "azure-storage-queue",
+            "azure-monitor-opentelemetry"} <= names
     for ln in lines:
         assert ">=" in ln and "<" in ln, f"{ln}: pin a compatible range"
 

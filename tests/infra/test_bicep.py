@@ -20,6 +20,7 @@ OPTIONAL = {
     "NVA_HA_POLL_INTERVAL_SECONDS": "default 1 s",
     "AzureWebJobsStorage": "identity-based: AzureWebJobsStorage__accountName",
     "AzureWebJobsStorage__tableServiceUri": "identity-based: AzureWebJobsStorage__accountName",
+    "AzureWebJobsStorage__queueServiceUri": "identity-based: AzureWebJobsStorage__accountName",
     "IDENTITY_ENDPOINT": "set by the platform",
     "REQUESTS_CA_BUNDLE": "emulation only",
 }

@@ -55,7 +55,8 @@ def test_the_state_table_is_granted_to_the_app_identity_in_every_mode() -> None:
 
 def test_timer_group_is_always_ready_and_http_is_not_tied_to_it() -> None:
     scale = resource("app")["properties"]["functionAppConfig"]["scaleAndConcurrency"]
-    assert scale["alwaysReady"] == [{"name": "function:probe", "instanceCount": "probeAlwaysReady"}]
+    assert scale["alwaysReady"] == [{"name": "function:probe", "instanceCount": "probeAlwaysReady"},
+                                    {"name": "function:execute", "instanceCount": 1}]  # the queue-triggered executor
     bounds = {d["type"]: d["argument"] for d in parsed("main.bicep")["parameters"]["probeAlwaysReady"]["decorators"]
               if d["type"] in {"min_value", "max_value"}}
     assert bounds["min_value"] == 1 and parsed("main.bicep")["parameters"]["probeAlwaysReady"]["default"] == 1

@@ -39,14 +39,21 @@ class Rig:
         changed = [key for key, body in self.seeded.items() if key not in scope and now.get(key) != body]
         return changed + [key for key in now.keys() - self.seeded.keys() if key not in scope]
 
+    @property
+    def queue(self) -> str:
+        """The executor's queue of this test (tests share one Azurite, as they do by table name)."""
+        return "q" + self.table.lower()
+
     def env(self, **extra: str) -> dict[str, str]:
         config = json.loads(json.dumps(self.hub.config))
         config["clusters"][0]["policy"] = self.policy
         return app_settings(self.arm, config, self.azurite.connection_string, self.table,
-                            NVA_HA_POLL_INTERVAL_SECONDS="0.05", **extra)
+                            NVA_HA_POLL_INTERVAL_SECONDS="0.05", NVA_HA_QUEUE=self.queue, **extra)
 
-    def engine(self, **extra: str) -> Engine:
-        return build_engine(self.env(**extra), ROOT)
+    def engine(self, queue: bool = False, **extra: str) -> Engine:
+        """An engine on the test's settings. By default it carries out what it locks itself (the engine's own behaviour);
+        with `queue`, it queues changes for the executor, as the function app does."""
+        return build_engine(self.env(**extra), ROOT, queue=queue)
 
     def actor_command(self, cycles: int, interval: float) -> tuple[list[str], dict[str, str]]:
         """A separate actor process running `cycles` probe cycles: for racing and crash tests."""

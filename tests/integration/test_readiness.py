@@ -239,3 +239,29 @@ def test_a_drift_repair_and_a_resumed_failover_are_gated_too(hub: Rig, events: E
     status = engine.status("hub-fw")
     assert (status["active"], status["phase"], status["epoch"]) == ("fw-a", "steady", 0)
     assert arm_writes(hub) == []
+
+
+def test_through_the_queue_executor_a_blocked_failover_writes_nothing_and_answers_409(
+        hub: Rig, events: EventLog, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.functions.host import pump  # the app's registered `execute` function behind the host's queue listener
+
+    grant(hub, [a for a in role_actions() if a != ASG_JOIN])
+    for name, value in hub.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("NVA_HA_CONFIG_FILE", raising=False)
+    with pump(hub.env()) as host:
+        engine = hub.engine(queue=True)
+        for _ in range(2):
+            engine.probe_cycle()
+            host.drain()
+        hub.arm.control.clear_requests()
+        code, body = handle(lambda: engine, "failover", "hub-fw", json.dumps({"target": "fw-b"}).encode())
+        assert (code, body["error"]["code"]) == (409, "FailoverBlocked"), body
+        hub.nvas["fw-a"].set_mode("down")
+        for _ in range(3):
+            engine.probe_cycle()
+            host.drain()
+    assert arm_writes(hub) == []
+    assert all(ASG_JOIN in e["missing"] for e in events.named("FailoverBlocked")) and len(events.named("FailoverBlocked")) >= 2
+    status = engine.status("hub-fw")
+    assert (status["active"], status["phase"], status["epoch"]) == ("fw-a", "steady", 0)

@@ -1,0 +1,111 @@
+"""Hands a locked change to the executor: a message on an Azure Storage queue in the app's own host storage."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any, Literal, Protocol
+
+from azure.core.credentials import TokenCredential
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
+from azure.storage.queue import QueueClient, TextBase64EncodePolicy
+
+from .errors import PermanentError, TransientError
+
+DEFAULT_QUEUE = "nva-ha-changes"
+TOKEN_PREFIX = "queued:"  # a journal's lease owner while its change waits on the queue for an executor
+# A hung request to the queue must not stall the timer: it falls back to running the change itself.
+CLIENT_OPTIONS: dict[str, Any] = {"connection_timeout": 3, "read_timeout": 5, "retry_total": 1, "retry_backoff_factor": 0.2}
+Kind = Literal["failover", "repair", "reconcile"]
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    """One change for the executor: the cluster, the journal it carries out (kind, epoch) and the token that locked it."""
+
+    cluster: str
+    kind: Kind
+    epoch: int
+    token: str
+    resumed: bool = False
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def parse(cls, raw: bytes | str) -> Dispatch:
+        """A message as the queue delivers it; ValueError naming what is wrong."""
+        try:
+            data = json.loads(raw)
+        except ValueError as err:
+            raise ValueError(f"not JSON: {err}") from None
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        types = {"cluster": str, "kind": str, "epoch": int, "token": str, "resumed": bool}
+        for name, kind in types.items():
+            if name not in data and name != "resumed":
+                raise ValueError(f"{name}: missing")
+            if name in data and not isinstance(data[name], kind):
+                raise ValueError(f"{name}: must be {'a string' if kind is str else 'an integer' if kind is int else 'true or false'}")
+        if data["kind"] not in ("failover", "repair", "reconcile"):
+            raise ValueError(f"kind: {data['kind']!r} is not failover, repair or reconcile")
+        unknown = set(data) - set(types)
+        if unknown:
+            raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
+class Dispatcher(Protocol):
+    """Where the timer and the HTTP API send changes they have locked."""
+
+    def dispatch(self, message: Dispatch) -> None:
+        """Enqueue the message; TransientError / PermanentError when it could not be."""
+
+
+class QueueDispatcher:
+    """Sends to one Azure Storage queue (base64 text, what the Functions queue trigger reads), creating it on first use."""
+
+    def __init__(self, queue: QueueClient) -> None:
+        self._queue = queue
+        self._lock = threading.Lock()
+
+    def dispatch(self, message: Dispatch) -> None:
+        try:
+            try:
+                self._queue.send_message(message.to_json())
+            except ResourceNotFoundError:
+                with self._lock:
+                    try:
+                        self._queue.create_queue()
+                    except ResourceExistsError:
+                        pass
+                self._queue.send_message(message.to_json())
+        except AzureError as err:
+            raise TransientError(f"queue {self._queue.queue_name}: {err}") from err
+
+
+def queue_client_from_settings(env: Mapping[str, str], queue: str,
+                               credential_factory: Callable[[str | None], TokenCredential]) -> QueueClient:
+    """The executor's queue in AzureWebJobsStorage (the connection its trigger listens on): a connection string, or
+    identity-based (__queueServiceUri / __accountName, with __credential and __clientId)."""
+    policy = TextBase64EncodePolicy()
+    conn = env.get("AzureWebJobsStorage")
+    if conn:
+        return QueueClient.from_connection_string(conn, queue, message_encode_policy=policy, **CLIENT_OPTIONS)
+    uri = env.get("AzureWebJobsStorage__queueServiceUri")
+    account = env.get("AzureWebJobsStorage__accountName")
+    if not uri and account:
+        uri = f"https://{account}.queue.core.windows.net"
+    if not uri:
+        raise PermanentError(
+            "AzureWebJobsStorage: set a connection string, or AzureWebJobsStorage__queueServiceUri / __accountName")
+    client_id = env.get("AzureWebJobsStorage__clientId") if env.get("AzureWebJobsStorage__credential") == "managedidentity" else None
+    return QueueClient(uri, queue, credential=credential_factory(client_id), message_encode_policy=policy, **CLIENT_OPTIONS)
+
+
+def valid_queue_name(name: str) -> bool:
+    """Azure's rule: 3-63 of lower-case letters, digits and single hyphens, starting and ending with a letter or digit."""
+    return (3 <= len(name) <= 63 and name[0] != "-" and name[-1] != "-" and "--" not in name
+            and all(c in "abcdefghijklmnopqrstuvwxyz0123456789-" for c in name))

@@ -1,0 +1,51 @@
+"""The executor's settings and messages: bad values are refused naming the problem; a message reads back as it was sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from shared.dispatch import Dispatch, valid_queue_name
+from shared.errors import ConfigError
+from shared.settings import read_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+BASE = {"NVA_HA_CONFIG_FILE": "nva-ha.example.json"}
+
+
+@pytest.mark.parametrize(("env", "fragment"), [
+    ({"NVA_HA_QUEUE": "Changes"}, "NVA_HA_QUEUE: 'Changes' is not a queue name"),
+    ({"NVA_HA_QUEUE": "a--b"}, "NVA_HA_QUEUE"),
+    ({"NVA_HA_QUEUE": "ab"}, "NVA_HA_QUEUE"),
+    ({"NVA_HA_MANUAL_WAIT_SECONDS": "230"}, "NVA_HA_MANUAL_WAIT_SECONDS: 230 is above 220"),
+    ({"NVA_HA_MANUAL_WAIT_SECONDS": "0"}, "NVA_HA_MANUAL_WAIT_SECONDS: must be greater than 0"),
+    ({"NVA_HA_MANUAL_WAIT_SECONDS": "soon"}, "NVA_HA_MANUAL_WAIT_SECONDS: 'soon' is not a number"),
+])
+def test_bad_executor_settings_are_refused_by_name(env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        read_settings({**BASE, **env}, ROOT)
+    assert fragment in str(err.value)
+
+
+def test_executor_settings_defaults_and_values() -> None:
+    assert (read_settings(BASE, ROOT).queue, read_settings(BASE, ROOT).manual_wait_seconds) == ("nva-ha-changes", 200)
+    custom = read_settings({**BASE, "NVA_HA_QUEUE": "fw-changes-2", "NVA_HA_MANUAL_WAIT_SECONDS": "30"}, ROOT)
+    assert (custom.queue, custom.manual_wait_seconds) == ("fw-changes-2", 30)
+
+
+def test_queue_names_follow_azure() -> None:
+    assert [valid_queue_name(n) for n in ("nva-ha-changes", "abc", "a" * 63, "a" * 64, "-abc", "abc-", "ab_c", "äbc")] == [
+        True, True, True, False, False, False, False, False]
+
+
+def test_a_message_reads_back_and_a_bad_one_is_named() -> None:
+    sent = Dispatch("hub-fw", "failover", 3, "queued:abc", resumed=True)
+    assert Dispatch.parse(sent.to_json()) == sent
+    assert Dispatch.parse(sent.to_json().encode()) == sent
+    for raw, fragment in ((b"{", "not JSON"), (b"[]", "not a JSON object"), (b'{"cluster": "x"}', "kind: missing"),
+                          (b'{"cluster": "x", "kind": "failover", "epoch": "1", "token": ""}', "epoch: must be an integer"),
+                          (b'{"cluster": "x", "kind": "drop", "epoch": 1, "token": ""}', "kind: 'drop'"),
+                          (b'{"cluster": "x", "kind": "failover", "epoch": 1, "token": "", "x": 1}', "unknown fields: x")):
+        with pytest.raises(ValueError, match=fragment):
+            Dispatch.parse(raw)
