@@ -69,6 +69,12 @@ def resume(req: func.HttpRequest) -> func.HttpResponse:
     return _answer("resume", req)
 
 
+@app.function_name("check")
+@app.route(route="clusters/{cluster}/check", methods=["GET"])
+def check(req: func.HttpRequest) -> func.HttpResponse:
+    return _answer("check", req)
+
+
 @app.function_name("history")
 @app.route(route="clusters/{cluster}/history", methods=["GET"])
 def history(req: func.HttpRequest) -> func.HttpResponse:

@@ -67,6 +67,15 @@ def _ipconfig(sub: str, name: str, leg: str, ip: str, public_ip: str | None, pri
     return ipconfig
 
 
+def lb_and_asg_references(sub: str, leg: str) -> dict[str, Any]:
+    """An appliance leg behind an HA-ports internal load balancer, in an application security group (option `behind_lb`)."""
+    lb = rid(sub, "hub-rg", "loadBalancers", f"{leg}-ilb")
+    return {
+        "applicationSecurityGroups": [{"id": rid(sub, "hub-rg", "applicationSecurityGroups", f"nva-{leg}-asg")}],
+        "loadBalancerBackendAddressPools": [{"id": f"{lb}/backendAddressPools/nva-pool"}],
+    }
+
+
 def _secondary_ip(ip: str) -> str:
     """A second address in the leg's subnet (10.0.1.4 -> 10.0.1.104): appliances keep one for management."""
     head, _, last = ip.rpartition(".")
@@ -139,6 +148,7 @@ def hub(
     cluster: str = "hub-fw",
     pinned: bool = True,
     filler_per_sub: int = 3,
+    behind_lb: bool = False,
 ) -> Hub:
     """A cluster of NVAs (the first active, holding the public IP, and the next hop of every owned route), shaped like a
     production hub rather than a tidy one.
@@ -149,6 +159,7 @@ def hub(
     NVAs but are not managed (`pinned`: one pinned to the active on purpose, one to the standby's trust leg); in every
     subscription, one table of routes to another appliance and `filler_per_sub` more, so that lists page. Each NIC has a
     second IP configuration, and each appliance's untrust NIC holds the appliance's own management public IP on it.
+    `behind_lb`: each NIC's primary IP configuration also sits in an internal load balancer's backend pool and an ASG.
     """
     subs = [sub_id(i + 1) for i in range(subscriptions)]
     hub_sub = subs[0]
@@ -166,6 +177,8 @@ def hub(
         for leg, ip in nva.ips.items():
             body = _nic(hub_sub, nva.name, leg, ip, pip if n == 0 and leg == "untrust" else None,
                         mgmt if leg == "untrust" else None)
+            if behind_lb:
+                body["properties"]["ipConfigurations"][0]["properties"].update(lb_and_asg_references(hub_sub, leg))
             resources.append(body)
             nics[nva.name][leg] = body["id"]
     listed: list[str] = []

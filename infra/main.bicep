@@ -61,6 +61,9 @@ param networkResourceGroups array
 @description('Subscriptions whose route tables are discovered (contract discoverRouteTables); the failover role is assigned on each.')
 param discoverySubscriptions array = []
 
+@description('Whether the NVAs\' NICs sit in load balancer backend pools or application security groups (appliances behind an HA-ports load balancer): the failover role then also holds those join actions, which every NIC write needs. Leave true unless you know they do not.')
+param nicsJoinLoadBalancersOrAsgs bool = true
+
 @description('E-mail addresses the action group notifies.')
 param alertEmails array = []
 
@@ -93,10 +96,12 @@ var roles = {
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
 var alertEvents = [
-  { name: 'FailoverCompleted', severity: 2, text: 'traffic moved to another NVA' }
-  { name: 'FailoverFailed', severity: 1, text: 'a failover step failed; the next run resumes it' }
-  { name: 'NoHealthyNva', severity: 0, text: 'the active NVA is down and no standby is healthy' }
-  { name: 'DriftDetected', severity: 3, text: 'a public IP or owned route differed from the recorded state' }
+  { name: 'FailoverCompleted', severity: 2, where: '', text: 'traffic moved to another NVA' }
+  { name: 'FailoverFailed', severity: 1, where: '', text: 'a failover step failed; the next run resumes it' }
+  { name: 'NoHealthyNva', severity: 0, where: '', text: 'the active NVA is down and no standby is healthy' }
+  { name: 'DriftDetected', severity: 3, where: '', text: 'a public IP or owned route differed from the recorded state' }
+  { name: 'ReadinessChanged', severity: 2, where: ' | where tostring(customDimensions.ready) =~ "false"', text: 'readiness turned to not ready: a failover now would fail or could not start (failing names the checks, detail says what to do)' }
+  { name: 'FailoverBlocked', severity: 1, where: '', text: 'a failover was not started because a write it needs is not permitted to the identity (missing names the actions and scopes)' }
 ]
 var heartbeatWindow = 'PT5M'
 var networkScopes = [for g in networkResourceGroups: '/subscriptions/${g.subscriptionId}/resourceGroups/${g.resourceGroup}']
@@ -410,6 +415,7 @@ module failoverRole 'modules/nva-role.bicep' = {
   params: {
     roleName: 'NVA failover (${appName})'
     assignableScopes: concat(networkScopes, discoveryScopes)
+    joinLoadBalancersAndAsgs: nicsJoinLoadBalancersOrAsgs
   }
 }
 
@@ -466,7 +472,7 @@ resource eventAlerts 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [for 
     criteria: {
       allOf: [
         {
-          query: 'customEvents | where name == "${event.name}" | extend cluster = tostring(customDimensions.cluster)'
+          query: 'customEvents | where name == "${event.name}"${event.where} | extend cluster = tostring(customDimensions.cluster)'
           timeAggregation: 'Count'
           operator: 'GreaterThan'
           threshold: 0

@@ -18,7 +18,7 @@ from .history import history_json, parse_limit
 from .policy import ManualRequest
 
 _log = logging.getLogger("nva_failover.api")
-Operation = Literal["list", "get", "failover", "pause", "resume", "history"]
+Operation = Literal["list", "get", "failover", "pause", "resume", "history", "check"]
 Answer = tuple[int, dict[str, Any]]
 MAX_BODY = 64 * 1024
 
@@ -49,6 +49,7 @@ STATUS_CODES: dict[str, set[int]] = {
     "failover": {200, 202, 400, 404, 409, 500, 503},
     "pause": {200, 400, 404, 409, 500, 503},
     "resume": {200, 400, 404, 409, 500, 503},
+    "check": {200, 404, 500, 503},
     "history": {200, 400, 404, 500, 503},
     "console": {200, 500},
 }
@@ -99,6 +100,8 @@ def handle(engine: Callable[[], Engine], operation: Operation, cluster: str | No
         assert cluster is not None
         if operation == "get":
             return 200, e.status(cluster)
+        if operation == "check":
+            return 200, e.check(cluster)
         if operation == "history":
             return 200, history_json(e.cluster(cluster).name, e.store, limit)
         if operation == "failover":

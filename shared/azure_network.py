@@ -50,6 +50,9 @@ class NetworkActions(Protocol):
     def read(self, cluster: Cluster) -> AzureView:
         """Every NIC of the cluster's NVAs, its public IPs and their holders, and the managed route tables."""
 
+    def survey(self, cluster: Cluster) -> tuple[AzureView, list[str]]:
+        """As read(), without raising for configured resources Azure does not have: it lists them instead."""
+
     def apply(self, changes: Sequence[Change], desired: Desired, fence: Fence, on_done: Callable[[Change], None]) -> list[Change]:
         """Make the writes: detaches and route tables in parallel, then attaches; one write at a time per resource."""
 
@@ -208,6 +211,13 @@ class AzureNetwork:
         return self._retrying(f"list route tables of {subscription}/{group}", call, deadline)
 
     def read(self, cluster: Cluster) -> AzureView:
+        view, missing = self.survey(cluster)
+        if missing:
+            raise PermanentError(f"not found in Azure: {', '.join(missing)}")
+        return view
+
+    def survey(self, cluster: Cluster) -> tuple[AzureView, list[str]]:
+        """What read() reads, and the configured NICs, public IPs and route tables that Azure does not have."""
         deadline = time.monotonic() + self.tuning.read_deadline
         discovered = cluster.discover_route_tables.subscriptions if cluster.discover_route_tables else ()
         discovering = {s.lower() for s in discovered}
@@ -227,16 +237,15 @@ class AzureNetwork:
         found = {str(t["id"]).lower(): t for future in listings for t in future.result()}
         listed = {t.lower() for t in cluster.route_tables}
         missing += [t for t in cluster.route_tables if t.lower() not in found]
-        if missing:
-            raise PermanentError(f"not found in Azure: {', '.join(missing)}")
+        missing += [n for n in dict.fromkeys(nic_ids) if n.lower() not in nics]
         tables = {k: t for k, t in found.items() if k in listed}
         # In scope only (contract §6): beyond the configured tables, only those of a discovered subscription that hold
         # an owned route. A table that shares a resource group with a configured one is not thereby managed.
         candidates = {k: t for k, t in found.items() if k not in listed and k.split("/")[2] in discovering}
-        if candidates:
+        if candidates and not missing:
             owner = desired(cluster, cluster.nvas[0].name, AzureView(nics, pips, tables))
             tables.update({k: t for k, t in candidates.items() if owner.owns_routes(t)})
-        return AzureView(nics, pips, tables)
+        return AzureView(nics, pips, tables), missing
 
     # ----------------------------------------------------------------- writes
     def _put(self, change: Change, deadline: Callable[[], float]) -> None:

@@ -14,11 +14,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import executor
+from .assess import Assessor, abandon, placement_ok, with_check
 from .azure_network import NetworkActions
 from .config import Cluster, Config
 from .desired import AzureView, Change, desired, plan_changes
 from .dispatch import Dispatch, Dispatcher
-from .errors import EngineError, RequestError, StateConflict, StateUnavailable
+from .errors import EngineError, PermanentError, RequestError, StateConflict, StateUnavailable, WriteNotPermitted
 from .events import emit
 from .floating import carried_configs
 from .history import WriteClock
@@ -53,7 +54,7 @@ class Engine:
 
     def __init__(self, config: Config, store: StateStore, prober: Prober, network: NetworkActions,
                  clock: Callable[[], datetime] = utc_now, actor: str | None = None, tuning: Tuning | None = None,
-                 dispatcher: Dispatcher | None = None) -> None:
+                 dispatcher: Dispatcher | None = None, assessor: Assessor | None = None) -> None:
         self.config = config
         self.store = store
         self.prober = prober
@@ -63,6 +64,7 @@ class Engine:
         self.tuning = tuning or Tuning()
         self._lease = timedelta(seconds=self.tuning.lease_seconds)
         self.dispatcher = dispatcher  # None: changes run inside the run that locked them
+        self.assessor = assessor or Assessor(network, None)
 
     # ================================================================= the timer
     def probe_cycle(self) -> dict[str, str]:
@@ -91,6 +93,8 @@ class Engine:
         results = self.prober.probe_all(cluster.nvas, cluster.policy.probe_timeout_seconds)
         owner = executor.new_token() if self.dispatcher else self.actor  # a change this run locks is the executor's
         plan = decide(results, state, cluster, self.clock(), owner, self._lease)
+        if plan.action != "reconcile":
+            self.assessor.warm(cluster)  # a new process reads its permissions in the background; later, a no-op
         if not plan.record and state.journal is not None and not executor.dispatched(state.journal.lease_owner):
             lapsed = self._outlast(cluster, state)  # a crashed actor's change is resumed by this run, not a later one
             if lapsed is None:
@@ -104,12 +108,16 @@ class Engine:
         except StateConflict:
             return self._load(cluster), "stood down: another actor recorded this cycle"
         self._emit(cluster, plan.events)
-        if plan.action in {"failover", "resume"} and self.dispatcher:
-            return executor.hand_off(self, cluster, state, resumed=plan.action == "resume")[0], plan.reason
-        if plan.action in {"failover", "resume"}:
-            return self._execute(cluster, state, resumed=plan.action == "resume")[0], plan.reason
-        if plan.action == "reconcile":
-            return executor.hand_off_reconcile(self, cluster, state) if self.dispatcher else self._reconcile(cluster, state)
+        healthy = [n for n, r in results.items() if r.ok]
+        try:
+            if plan.action in {"failover", "resume"} and self.dispatcher:
+                return executor.hand_off(self, cluster, state, resumed=plan.action == "resume")[0], plan.reason
+            if plan.action in {"failover", "resume"}:
+                return self._execute(cluster, state, resumed=plan.action == "resume")[0], plan.reason
+            if plan.action == "reconcile":
+                return executor.hand_off_reconcile(self, cluster, state) if self.dispatcher else self._reconcile(cluster, state, healthy)
+        except WriteNotPermitted as err:
+            return self._load(cluster), f"blocked: {err}"
         return state, plan.reason
 
     def _outlast(self, cluster: Cluster, state: ClusterState) -> ClusterState | None:
@@ -130,17 +138,44 @@ class Engine:
             state = fresh
         return state
 
-    def _reconcile(self, cluster: Cluster, state: ClusterState) -> tuple[ClusterState, str]:
-        """Read Azure back; when it differs from the recorded active, take the lock and repair it."""
-        view = self.network.read(cluster)
-        if not plan_changes(cluster, state.active, view):
-            return state, "reconciled: no drift"
-        repair = start(state, "repair", state.active, "auto", "drift repair", self.clock(), self.actor, self._lease)
+    def _reconcile(self, cluster: Cluster, state: ClusterState, healthy: list[str] | None = None) -> tuple[ClusterState, str]:
+        """Read Azure back and assess readiness; when Azure differs from the recorded active, take the lock and repair it.
+        `healthy`: the NVAs whose probe answered in this run (default: those recorded healthy)."""
+        if healthy is None:
+            healthy = [n for n in cluster.names() if state.nva_health(n).healthy is True]
+        survey = self.assessor.survey(cluster)
+        readiness = self.assessor.assess(cluster, state.active, healthy, self.clock(), survey)
         try:
-            locked = self.store.save(repair)
-        except StateConflict:
-            return self._load(cluster), "stood down: another actor took the lock"
-        return self._execute(cluster, locked, resumed=False, view=view)[0], "drift repaired"
+            view, missing, failure = survey
+            if failure is not None or missing:
+                raise PermanentError(failure or f"not found in Azure: {', '.join(missing)}")
+            if not plan_changes(cluster, state.active, view):
+                return state, "reconciled: no drift"
+            repair = start(state, "repair", state.active, "auto", "drift repair", self.clock(), self.actor, self._lease)
+            try:
+                locked = self.store.save(repair)
+            except StateConflict:
+                return self._load(cluster), "stood down: another actor took the lock"
+            repaired = self._execute(cluster, locked, resumed=False, view=view)[0]
+            readiness = with_check(readiness, placement_ok(state.active))
+            return repaired, "drift repaired"
+        finally:
+            self.assessor.record(self.store, cluster.name, readiness)
+
+    def check(self, name: str) -> dict[str, Any]:
+        """Readiness computed now (contract `check`): reads Azure and probes; writes nothing but the readiness record."""
+        cluster = self.cluster(name)
+        state_error = None
+        try:
+            state = self._load(cluster)
+        except StateUnavailable as err:
+            state, state_error = initial_state(cluster), str(err)
+        results = self.prober.probe_all(cluster.nvas, cluster.policy.probe_timeout_seconds)
+        healthy = [n for n, r in results.items() if r.ok]
+        readiness = self.assessor.assess(cluster, state.active, healthy, self.clock(), self.assessor.survey(cluster), state_error)
+        if state_error is None:
+            readiness = self.assessor.record(self.store, cluster.name, readiness)[0]
+        return readiness.as_json(cluster.name)
 
     # ================================================================= executing a change
     def _execute(self, cluster: Cluster, state: ClusterState, resumed: bool,
@@ -156,6 +191,7 @@ class Engine:
         applied: list[Change] = []
         timer = WriteClock(self.clock)
         failure: Exception | None = None
+        blocked: WriteNotPermitted | None = None
         with LeaseKeeper(self.store, state, self.clock, self._lease, self.tuning.renew_every_seconds) as keeper:
             def done(c: Change) -> None:
                 timer.completed(c)
@@ -169,6 +205,8 @@ class Engine:
                 if journal.kind == "repair":
                     for c in changes:
                         emit("DriftDetected", cluster.name, resource=c.resource, expected=dict(c.after), found=dict(c.before))
+                step = "gate"
+                self._gate(journal, changes)
                 step = "write"
                 applied = self.network.apply(changes, want, timer.fenced(keeper.fence), done)
                 step = "verify"
@@ -180,8 +218,18 @@ class Engine:
             except StateConflict as err:
                 _log.warning("%s of %s stood down: %s", journal.kind, cluster.name, err)
                 raise
+            except WriteNotPermitted as err:
+                blocked = err
             except Exception as err:
                 failure = err
+        if blocked is not None:
+            emit("FailoverBlocked", cluster.name, to=journal.to_nva, trigger=journal.trigger, missing=blocked.missing,
+                 kind=journal.kind, epoch=journal.epoch)
+            if journal.steps:
+                keeper.release()  # writes were made before: keep the journal, so the next run resumes it
+            else:
+                keeper.commit(abandon)
+            raise blocked
         if failure is not None:
             emit("FailoverFailed", cluster.name, epoch=journal.epoch, to=journal.to_nva, step=step, error=_text(failure),
                  kind=journal.kind)
@@ -189,6 +237,14 @@ class Engine:
             raise failure
         return self._complete(cluster, keeper, applied, Timeline(journal.detected_at, timer.writes())), \
             [c.describe() for c in applied]
+
+    def _gate(self, journal: Journal, changes: list[Change]) -> None:
+        """Before the first write: stop when a needed write is known not to be permitted (a forced failover goes ahead)."""
+        if journal.force:
+            return
+        missing = self.assessor.gate(changes)
+        if missing:
+            raise WriteNotPermitted(journal.to_nva, [n.text() for n in missing])
 
     @staticmethod
     def _carry(cluster: Cluster, keeper: LeaseKeeper, view: AzureView) -> dict[str, Any]:
@@ -270,6 +326,9 @@ class Engine:
                 return failover_json(cluster.name, done["epoch"], journal.from_nva, journal.to_nva, False, _ms(started),
                                      done["changes"])
             final, changes = self._execute(cluster, locked, resumed=plan.action == "resume")
+        except WriteNotPermitted as err:
+            raise RequestError(409, "FailoverBlocked", f"{name!r}: the failover to {err.to!r} needs writes the identity may not "
+                               f"make, so nothing was written: {'; '.join(err.missing)}. Grant them, or set force to try anyway") from None
         except StateConflict:
             raise RequestError(409, "FailoverInProgress", f"another actor took over the change of {name!r}") from None
         except (StateUnavailable, RequestError):
@@ -347,6 +406,7 @@ def status_json(cluster: Cluster, state: ClusterState) -> dict[str, Any]:
             for n in cluster.names()
         ],
         "lastFailover": record_json(state.last_failover) if state.last_failover else None,
+        "readiness": state.readiness.summary() if state.readiness else None,
     }
 
 

@@ -19,6 +19,15 @@ class StateConflict(EngineError):
     """A conditional state write lost (412/409): someone else acted; re-read and stand down."""
 
 
+class WriteNotPermitted(PermanentError):
+    """A failover's writes are known not to be permitted to the identity: nothing was written (contract: blocked, not half-done)."""
+
+    def __init__(self, to: str, missing: list[str]) -> None:
+        self.to = to
+        self.missing = missing
+        super().__init__(f"not permitted, so nothing was written: {'; '.join(missing)}")
+
+
 class StateUnavailable(TransientError):
     """The state store cannot be reached; no Azure write may happen without a recorded lock."""
 

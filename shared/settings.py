@@ -9,6 +9,7 @@ from pathlib import Path
 from azure.core.credentials import TokenCredential
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
+from .assess import Assessor
 from .azure_network import AzureNetwork, NetworkTuning
 from .config import Config, load_config
 from .connection import resolve_state_connection
@@ -16,6 +17,7 @@ from .dispatch import DEFAULT_QUEUE, QueueDispatcher, queue_client_from_settings
 from .engine import Engine, Tuning
 from .errors import ConfigError
 from .pacer import shared_pacer
+from .permissions import AzurePermissionReader, PermissionCache
 from .probes import NetworkProber
 from .schedule import Schedule, lease_seconds
 from .table_store import TableStateStore, table_client
@@ -101,9 +103,13 @@ def build_engine(env: Mapping[str, str], app_root: Path, network_tuning: Network
 
     store = TableStateStore(table_client(state, settings.table, storage_credential))
     pacing = network_tuning or NetworkTuning()
-    network = AzureNetwork(credential(settings.client_id), settings.arm_endpoint, replace(pacing, poll_interval=settings.poll_interval),
+    arm_credential = credential(settings.client_id)
+    network = AzureNetwork(arm_credential, settings.arm_endpoint, replace(pacing, poll_interval=settings.poll_interval),
                            pacer=shared_pacer(f"{settings.arm_endpoint}|{settings.client_id or 'system-assigned'}"))
+    reconcile = max(c.policy.reconcile_every_seconds for c in settings.config.clusters)
+    permissions = PermissionCache(AzurePermissionReader(arm_credential, settings.arm_endpoint), ttl=2 * reconcile)
     tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=settings.lease_seconds / 5,
                     manual_wait_seconds=settings.manual_wait_seconds)
     dispatcher = QueueDispatcher(queue_client_from_settings(env, settings.queue, storage_credential)) if queue else None
-    return Engine(settings.config, store, NetworkProber(), network, actor=actor, tuning=tuning, dispatcher=dispatcher)
+    return Engine(settings.config, store, NetworkProber(), network, actor=actor, tuning=tuning, dispatcher=dispatcher,
+                  assessor=Assessor(network, permissions))

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from .readiness import Readiness
+
 Phase = Literal["steady", "failing_over"]
 Trigger = Literal["auto", "manual"]
 
@@ -103,6 +105,7 @@ class ClusterState:
     last_reconcile_at: datetime | None = None
     last_failover_at: datetime | None = None
     alarm: str | None = None
+    readiness: Readiness | None = None  # the last readiness computed (reconcile or check)
     etag: str | None = None
 
     def nva_health(self, name: str) -> NvaHealth:
@@ -198,6 +201,7 @@ def to_entity(state: ClusterState) -> dict[str, Any]:
         "lastReconcileAt": iso(state.last_reconcile_at) or "",
         "lastFailoverAt": iso(state.last_failover_at) or "",
         "alarm": state.alarm or "",
+        "readiness": state.readiness.to_text() if state.readiness else "",
     }
 
 
@@ -215,6 +219,7 @@ def from_entity(entity: Mapping[str, Any], etag: str | None) -> ClusterState:
         last_reconcile_at=parse_time(entity.get("lastReconcileAt") or None),
         last_failover_at=parse_time(entity.get("lastFailoverAt") or None),
         alarm=entity.get("alarm") or None,
+        readiness=Readiness.from_text(entity.get("readiness") or None),
         etag=etag,
     )
 

@@ -13,13 +13,22 @@ class Assignment:
 
     scope: str
     actions: tuple[str, ...]
+    not_actions: tuple[str, ...] = ()
+
+    def applies(self, resource: str) -> bool:
+        scope = self.scope.rstrip("/").lower()
+        target = resource.rstrip("/").lower()
+        return scope == "" or target == scope or target.startswith(scope + "/")
 
     def covers(self, action: str, resource: str) -> bool:
-        scope = self.scope.rstrip("/").lower()
-        target = resource.lower()
-        if not (scope == "" or target == scope or target.startswith(scope + "/")):
+        if not self.applies(resource):
             return False
-        return any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in self.actions)
+        granted = any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in self.actions)
+        return granted and not any(fnmatch.fnmatchcase(action.lower(), p.lower()) for p in self.not_actions)
+
+    def permission(self) -> dict[str, list[str]]:
+        """As `Microsoft.Authorization/permissions` lists it."""
+        return {"actions": list(self.actions), "notActions": list(self.not_actions), "dataActions": [], "notDataActions": []}
 
 
 @dataclass
@@ -42,3 +51,10 @@ class Rbac:
             if not self.enforcing:
                 return True
             return any(a.covers(action, resource) for a in self.assignments.get(principal, []))
+
+    def permissions(self, principal: str, scope: str) -> list[dict[str, list[str]]]:
+        """The caller's permissions at a scope: one entry per assignment at that scope or above (everything when not enforcing)."""
+        with self._lock:
+            if not self.enforcing:
+                return [Assignment("", ("*",)).permission()]
+            return [a.permission() for a in self.assignments.get(principal, []) if a.applies(scope)]

@@ -24,13 +24,25 @@ from .throttle import ProviderWindows, Throttle
 from .world import Operation, World
 
 API_VERSIONS = {"2026-03-01"}
+PERMISSIONS_API_VERSIONS = {"2022-04-01", "2015-07-01"}  # Microsoft.Authorization/permissions
 TYPE_OP = {"networkInterfaces": "NetworkInterfaces", "publicIPAddresses": "PublicIPAddresses", "routeTables": "RouteTables"}
 
+# IP configuration property -> the join action Azure checks on each resource it references (LinkedAuthorizationFailed).
+LINKED_JOINS = {
+    "subnet": "Microsoft.Network/virtualNetworks/subnets/join/action",
+    "publicIPAddress": "Microsoft.Network/publicIPAddresses/join/action",
+    "applicationSecurityGroups": "Microsoft.Network/applicationSecurityGroups/joinIpConfiguration/action",
+    "loadBalancerBackendAddressPools": "Microsoft.Network/loadBalancers/backendAddressPools/join/action",
+    "loadBalancerInboundNatRules": "Microsoft.Network/loadBalancers/inboundNatRules/join/action",
+    "applicationGatewayBackendAddressPools": "Microsoft.Network/applicationGateways/backendAddressPools/join/action",
+}
 _SUB = r"/subscriptions/(?P<sub>[^/]+)"
 _RG = _SUB + r"/resourceGroups/(?P<rg>[^/]+)"
 _NET = r"/providers/Microsoft\.Network"
 _TYPE = r"(?P<type>networkInterfaces|publicIPAddresses|routeTables)"
 ROUTES: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"^(?P<scope>/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)(?:/providers/.+?)?)"
+                r"/providers/Microsoft\.Authorization/permissions$", re.I), "permissions"),
     (re.compile(f"^{_RG}{_NET}/routeTables/(?P<name>[^/]+)/routes/(?P<route>[^/]+)$", re.I), "route"),
     (re.compile(f"^{_RG}{_NET}/routeTables/(?P<name>[^/]+)/routes$", re.I), "routes"),
     (re.compile(f"^{_RG}{_NET}/{_TYPE}/(?P<name>[^/]+)$", re.I), "item"),
@@ -127,10 +139,15 @@ class ArmService:
             if not m:
                 continue
             params = {k: v for k, v in m.groupdict().items() if v is not None}
+            if kind == "permissions":  # the SDK leaves `//` where a top-level resource has no parent path
+                params["scope"] = re.sub("/+", "/", params["scope"])
             if "type" in params:
                 params["type"] = TYPES[params["type"].lower()]
             return _operation_id(kind, req.method, params), params | {"kind": kind}
         return "Unknown", {"kind": "unknown"}
+
+    def _principal_of(self, req: Request) -> str:
+        return self._authenticate(req)
 
     def _authenticate(self, req: Request) -> str:
         auth = req.headers.get("authorization", "")
@@ -149,7 +166,10 @@ class ArmService:
         version = req.query.get("api-version")
         if not version:
             raise bad_request("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
-        if version not in API_VERSIONS and kind not in {"op-status", "op-result"}:
+        if kind == "permissions" and version not in PERMISSIONS_API_VERSIONS:
+            raise bad_request("InvalidApiVersionParameter", f"The api-version '{version}' is invalid. The supported versions are "
+                              f"'{', '.join(sorted(PERMISSIONS_API_VERSIONS))}'.")
+        if version not in API_VERSIONS and kind not in {"op-status", "op-result", "permissions"}:
             raise bad_request(
                 "NoRegisteredProviderFound",
                 f"No registered resource provider found for API version '{version}'. "
@@ -238,7 +258,9 @@ class ArmService:
             return
         kind = params["kind"]
         verb = {"GET": "read", "DELETE": "delete"}.get(req.method, "write")
-        if kind in {"op-status", "op-result"}:
+        if kind == "permissions":
+            action, scope = "Microsoft.Authorization/permissions/read", params["scope"]
+        elif kind in {"op-status", "op-result"}:
             # Tracking needs the permission at the resource group of the operated resource (or above):
             # the status URL is not under the resource, so a resource-level grant is not enough.
             action = "Microsoft.Network/locations/operations/read"
@@ -266,7 +288,8 @@ class ArmService:
             self._authorize_links(req, action, scope, principal)
 
     def _authorize_links(self, req: Request, action: str, scope: str, principal: str) -> None:
-        """A NIC write must also be allowed to join each subnet, public IP and NSG it references."""
+        """A NIC write must also be allowed to join each resource it references: NSG, subnets, public IPs, application
+        security groups, load balancer backend pools and inbound NAT rules, application gateway backend pools."""
         try:
             body = json.loads(req.body or b"{}")
         except ValueError:
@@ -278,12 +301,10 @@ class ArmService:
             links.append(("Microsoft.Network/networkSecurityGroups/join/action", nsg))
         for ipc in props.get("ipConfigurations") or []:
             ip_props = ipc.get("properties") or {}
-            subnet = (ip_props.get("subnet") or {}).get("id")
-            pip = (ip_props.get("publicIPAddress") or {}).get("id")
-            if subnet:
-                links.append(("Microsoft.Network/virtualNetworks/subnets/join/action", subnet))
-            if pip:
-                links.append(("Microsoft.Network/publicIPAddresses/join/action", pip))
+            for prop, link_action in LINKED_JOINS.items():
+                value = ip_props.get(prop)
+                refs = value if isinstance(value, list) else [value]
+                links += [(link_action, str(r["id"])) for r in refs if isinstance(r, dict) and r.get("id")]
         for link_action, link_scope in links:
             if not self.rbac.allowed(principal, link_action, link_scope):
                 raise ArmError(
@@ -299,6 +320,11 @@ class ArmService:
         kind = params["kind"]
         world = self.world
         method = req.method
+        if kind == "permissions":
+            if method != "GET":
+                raise ArmError(405, "MethodNotAllowed", f"The requested resource does not support http method '{method}'.")
+            self._read(None)
+            return Response(200, {"value": self.rbac.permissions(self._principal_of(req), params["scope"])})
         allowed = {
             "item": {"GET", "PUT"}, "group-list": {"GET"}, "sub-list": {"GET"}, "routes": {"GET"},
             "route": {"GET", "PUT", "DELETE"}, "op-status": {"GET"}, "op-result": {"GET"},
@@ -383,7 +409,8 @@ class ArmService:
             self.rbac.configure(None)
             return
         self.rbac.configure({
-            principal: [Assignment(a["scope"], tuple(a["actions"])) for a in items] for principal, items in spec.items()
+            principal: [Assignment(a["scope"], tuple(a["actions"]), tuple(a.get("notActions") or ())) for a in items]
+            for principal, items in spec.items()
         })
 
     def request_log(self) -> list[dict[str, Any]]:
@@ -428,6 +455,8 @@ def _operation_id(kind: str, method: str, params: dict[str, str]) -> str:
         return f"Routes_{verb}"
     if kind == "routes":
         return "Routes_List"
+    if kind == "permissions":
+        return "Permissions_ListForResource" if "/providers/" in params["scope"] else "Permissions_ListForResourceGroup"
     return "AsyncOperations_Get" if kind == "op-status" else "OperationResults_Get"
 
 

@@ -82,10 +82,22 @@ def test_list_and_get(app_env: Rig) -> None:
     status, body = call("list_clusters", "GET", "clusters")
     assert status == 200 and [c["name"] for c in body["clusters"]] == ["hub-fw"]
     cluster = body["clusters"][0]
-    assert set(cluster) == {"name", "active", "epoch", "phase", "paused", "nvas", "lastFailover"}
+    assert set(cluster) == {"name", "active", "epoch", "phase", "paused", "nvas", "lastFailover", "readiness"}
     assert set(cluster["nvas"][0]) == {"name", "healthy", "consecutiveFailures", "consecutiveSuccesses", "lastProbeAt", "lastError"}
     assert call("get_cluster", "GET", "clusters/nope", "nope") == (404, {"error": {
         "code": "ClusterNotFound", "message": "no cluster named 'nope'"}})
+
+
+def test_check_answers_readiness_and_writes_nothing_to_azure(app_env: Rig) -> None:
+    tick(2)
+    app_env.arm.control.clear_requests()
+    status, body = call("check", "GET", "clusters/hub-fw/check", "hub-fw")
+    assert status == 200 and body["cluster"] == "hub-fw" and body["ready"] is True, body
+    assert [c["name"] for c in body["checks"]] == ["state", "resources", "placement", "standby", "permissions"]
+    assert app_env.writes() == []
+    summary = call("get_cluster", "GET", "clusters/hub-fw", "hub-fw")[1]["readiness"]
+    assert summary == {"ready": True, "checkedAt": body["checkedAt"], "failing": []}
+    assert call("check", "GET", "clusters/nope/check", "nope")[0] == 404
 
 
 def test_manual_failover_and_dry_run(app_env: Rig) -> None:

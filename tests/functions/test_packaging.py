@@ -19,6 +19,7 @@ ROUTES = {
     "failover": ("clusters/{cluster}/failover", ["POST"], "failover"),
     "pause": ("clusters/{cluster}/pause", ["POST"], "pause"),
     "resume": ("clusters/{cluster}/resume", ["POST"], "resume"),
+    "check": ("clusters/{cluster}/check", ["GET"], "check"),
     "history": ("clusters/{cluster}/history", ["GET"], "history"),
     "console": ("console", ["GET"], "console"),
 }

@@ -21,9 +21,11 @@ def bicep_files() -> list[str]:
     return sorted(str(p.relative_to(INFRA)) for p in INFRA.rglob("*.bicep"))
 
 
-def role_actions() -> list[str]:
-    """The failover role's actions, as the template declares them."""
-    return list(parsed("modules/nva-role.bicep")["variables"]["actions"]["value"])
+def role_actions(join_load_balancers_and_asgs: bool = True) -> list[str]:
+    """The failover role's actions, as the template declares them (with its parameter for the LB pool and ASG joins)."""
+    variables = parsed("modules/nva-role.bicep")["variables"]
+    joins = list(variables["loadBalancerAndAsgJoins"]["value"]) if join_load_balancers_and_asgs else []
+    return list(variables["baseActions"]["value"]) + joins
 
 
 def resource(name: str, file: str = "main.bicep") -> dict[str, Any]:

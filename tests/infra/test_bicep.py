@@ -148,3 +148,14 @@ def test_scripts(script: str) -> None:
 def test_waivers_have_reasons() -> None:
     waivers = json.loads((INFRA / "checkov-waivers.json").read_text())["waivers"]
     assert waivers and all(w["id"].startswith("CKV_") and len(w["reason"]) > 40 for w in waivers)
+
+
+def test_readiness_alert_fires_on_not_ready_only_and_blocked_failovers_alert() -> None:
+    events = {e["name"]: e for e in parsed("main.bicep")["variables"]["alertEvents"]["value"]}
+    assert events["ReadinessChanged"]["where"] == ' | where tostring(customDimensions.ready) =~ "false"'
+    assert events["FailoverBlocked"]["where"] == ""
+    rule = resource("eventAlerts")["config"]["properties"]
+    assert "${event.where}" in rule["criteria"]["allOf"][0]["query"]
+    role = parsed("modules/nva-role.bicep")["parameters"]["joinLoadBalancersAndAsgs"]
+    assert role["default"] is True  # safe: a NIC in a pool or ASG can still be written
+    assert "Microsoft.Authorization/permissions/read" in role_actions(join_load_balancers_and_asgs=False)

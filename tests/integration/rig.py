@@ -113,11 +113,11 @@ class Rig:
 
 
 @contextmanager
-def rig(azurite: Azurite, table: str, nva_factory: Callable[[], NvaProcess]) -> Iterator[Rig]:
+def rig(azurite: Azurite, table: str, nva_factory: Callable[[], NvaProcess], **hub_options: Any) -> Iterator[Rig]:
     arm = ArmEmulator.start()
     try:
         nvas = {"fw-a": nva_factory(), "fw-b": nva_factory()}
-        hub = two_firewalls(http_probes(nvas, "/health"))
+        hub = two_firewalls(http_probes(nvas, "/health"), **hub_options)
         arm.control.seed(hub.resources)
         arm.control.settings(latency=FAST_LATENCY, retry_after=10, page_size=3)  # lists page, as long ones do in Azure
         yield Rig(arm, azurite, nvas, hub, table, seeded=arm.control.snapshot())

@@ -1,0 +1,53 @@
+"""Pure: the Azure actions (with scopes) that a set of writes needs, including every join a written NIC body references."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .desired import Change
+from .permissions import Need, group_of
+
+NIC_WRITE = "Microsoft.Network/networkInterfaces/write"
+ROUTE_TABLE_WRITE = "Microsoft.Network/routeTables/write"
+OPERATION_READ = "Microsoft.Network/locations/operations/read"
+NSG_JOIN = "Microsoft.Network/networkSecurityGroups/join/action"
+# IP configuration property -> the join action Azure checks on each resource it references (LinkedAuthorizationFailed).
+IPCONFIG_JOINS: dict[str, str] = {
+    "subnet": "Microsoft.Network/virtualNetworks/subnets/join/action",
+    "publicIPAddress": "Microsoft.Network/publicIPAddresses/join/action",
+    "applicationSecurityGroups": "Microsoft.Network/applicationSecurityGroups/joinIpConfiguration/action",
+    "loadBalancerBackendAddressPools": "Microsoft.Network/loadBalancers/backendAddressPools/join/action",
+    "loadBalancerInboundNatRules": "Microsoft.Network/loadBalancers/inboundNatRules/join/action",
+    "applicationGatewayBackendAddressPools": "Microsoft.Network/applicationGateways/backendAddressPools/join/action",
+}
+
+
+def _refs(value: Any) -> list[str]:
+    """The resource ids of a reference property: `{"id"}` or a list of them."""
+    items = value if isinstance(value, list) else [value]
+    return [str(i["id"]) for i in items if isinstance(i, dict) and i.get("id")]
+
+
+def nic_joins(body: dict[str, Any]) -> list[Need]:
+    """Every join a NIC write with this body is checked for: its NSG and, per IP configuration, each referenced resource."""
+    props = body.get("properties") or {}
+    needs = [Need(NSG_JOIN, ref) for ref in _refs(props.get("networkSecurityGroup"))]
+    for ipc in props.get("ipConfigurations") or []:
+        ip_props = (ipc or {}).get("properties") or {}
+        for prop, action in IPCONFIG_JOINS.items():
+            needs += [Need(action, ref) for ref in _refs(ip_props.get(prop))]
+    return needs
+
+
+def needs_of(changes: Iterable[Change]) -> list[Need]:
+    """What these writes need: each resource's write, the NIC bodies' joins, and tracking each write's operation."""
+    needs: set[Need] = set()
+    for change in changes:
+        if change.kind == "nic":
+            needs.add(Need(NIC_WRITE, change.resource))
+            needs.update(nic_joins(change.body))
+        else:
+            needs.add(Need(ROUTE_TABLE_WRITE, change.resource))
+        needs.add(Need(OPERATION_READ, group_of(change.resource)))
+    return sorted(needs)
