@@ -23,10 +23,11 @@ from .errors import EngineError, PermanentError, RequestError, StateConflict, St
 from .events import emit
 from .floating import carried_configs
 from .history import WriteClock
-from .lease import LeaseKeeper
+from .lease import LeaseKeeper, outlast
 from .policy import Event, ManualRequest, decide, decide_manual, initial_state, start
 from .probes import Prober
-from .state import ClusterState, FailoverRecord, Journal, StateStore, Timeline, iso, record_json
+from .state import ClusterState, FailoverRecord, Journal, StateStore, Timeline
+from .views import failover_json, status_json
 
 _log = logging.getLogger("nva_failover.engine")
 
@@ -121,22 +122,8 @@ class Engine:
         return state, plan.reason
 
     def _outlast(self, cluster: Cluster, state: ClusterState) -> ClusterState | None:
-        """Watch another actor's live lease: None as soon as it is renewed or the change moves on (its actor is alive);
-        the state once it has lapsed unrenewed (its actor is gone). Leases last half a schedule period and are renewed
-        five times per lease, so this tells a live actor within a fifth of a lease and a dead one within one lease."""
-        journal = state.journal
-        assert journal is not None
-        poll = self.tuning.lease_seconds / 10
-        give_up = time.monotonic() + self.tuning.lease_seconds + poll
-        while journal.lease_live(self.clock()):
-            if time.monotonic() > give_up:
-                return None  # a lease longer than ours (another app on a slower schedule): its own runs resume it
-            time.sleep(poll)
-            fresh = self.store.load(cluster.name)
-            if fresh is None or fresh.journal is None or not _same_lease(fresh.journal, journal):
-                return None
-            state = fresh
-        return state
+        """Watch another actor's live lease (lease.outlast): the state once it lapsed unrenewed, None if its actor lives."""
+        return outlast(lambda: self.store.load(cluster.name), state, self.clock, self.tuning.lease_seconds)
 
     def _reconcile(self, cluster: Cluster, state: ClusterState, healthy: list[str] | None = None) -> tuple[ClusterState, str]:
         """Read Azure back and assess readiness; when Azure differs from the recorded active, take the lock and repair it.
@@ -374,44 +361,9 @@ class Engine:
             emit(event.name, cluster.name, **dict(event.fields))
 
 
-def _same_lease(a: Journal, b: Journal) -> bool:
-    return (a.kind, a.epoch, a.to_nva, a.lease_owner, a.lease_until) == (b.kind, b.epoch, b.to_nva, b.lease_owner, b.lease_until)
-
-
 def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
 def _text(err: BaseException) -> str:
     return (str(err) or type(err).__name__)[:1000]
-
-
-def status_json(cluster: Cluster, state: ClusterState) -> dict[str, Any]:
-    """Status (contract §4)."""
-    return {
-        "name": cluster.name,
-        "active": state.active,
-        "epoch": state.epoch,
-        "phase": state.phase,
-        "paused": state.paused,
-        "nvas": [
-            {
-                "name": n,
-                "healthy": state.nva_health(n).healthy,
-                "consecutiveFailures": state.nva_health(n).consecutive_failures,
-                "consecutiveSuccesses": state.nva_health(n).consecutive_successes,
-                "lastProbeAt": iso(state.nva_health(n).last_probe_at),
-                "lastError": state.nva_health(n).last_error,
-            }
-            for n in cluster.names()
-        ],
-        "lastFailover": record_json(state.last_failover) if state.last_failover else None,
-        "readiness": state.readiness.summary() if state.readiness else None,
-    }
-
-
-def failover_json(cluster: str, epoch: int, from_nva: str, to: str, dry_run: bool, duration_ms: int,
-                  changes: list[dict[str, Any]]) -> dict[str, Any]:
-    """FailoverResult (contract §4)."""
-    return {"cluster": cluster, "epoch": epoch, "from": from_nva, "to": to, "dryRun": dry_run, "durationMs": duration_ms,
-            "changes": changes}

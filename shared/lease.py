@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 from .errors import EngineError, StateConflict
-from .state import ClusterState, StateStore
+from .state import ClusterState, Journal, StateStore
 
 
 class LeaseKeeper:
@@ -108,3 +109,27 @@ def _same_journal(a: ClusterState, b: ClusterState) -> bool:
     ja, jb = a.journal, b.journal
     return ja is not None and jb is not None and (ja.kind, ja.epoch, ja.lease_owner, ja.to_nva) == (
         jb.kind, jb.epoch, jb.lease_owner, jb.to_nva)
+
+
+def outlast(load: Callable[[], ClusterState | None], state: ClusterState, clock: Callable[[], datetime],
+            lease_seconds: float) -> ClusterState | None:
+    """Watch another actor's live lease: None as soon as it is renewed or the change moves on (its actor is alive);
+    the state once it has lapsed unrenewed (its actor is gone). Leases last half a schedule period and are renewed
+    five times per lease, so this tells a live actor within a fifth of a lease and a dead one within one lease."""
+    journal = state.journal
+    assert journal is not None
+    poll = lease_seconds / 10
+    give_up = time.monotonic() + lease_seconds + poll
+    while journal.lease_live(clock()):
+        if time.monotonic() > give_up:
+            return None  # a lease longer than ours (another app on a slower schedule): its own runs resume it
+        time.sleep(poll)
+        fresh = load()
+        if fresh is None or fresh.journal is None or not _same_lease(fresh.journal, journal):
+            return None
+        state = fresh
+    return state
+
+
+def _same_lease(a: Journal, b: Journal) -> bool:
+    return (a.kind, a.epoch, a.to_nva, a.lease_owner, a.lease_until) == (b.kind, b.epoch, b.to_nva, b.lease_owner, b.lease_until)

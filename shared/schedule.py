@@ -72,6 +72,6 @@ def lease_seconds(schedule: Schedule) -> float:
 
     A live actor renews it five times per lease, so it keeps it through a slow write to the state table; a crashed
     actor's lease has lapsed within half a period, so the first scheduled run after the crash, which waits out a lease
-    that is not renewed (Engine._outlast), resumes the change before the schedule fires again.
+    that is not renewed (lease.outlast), resumes the change before the schedule fires again.
     """
     return min(max(shortest_gap(schedule) / 2, 1.0), 30.0)

@@ -1,0 +1,39 @@
+"""The API's views of the engine's state: Status and FailoverResult (docs/reference.md §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import Cluster
+from .state import ClusterState, iso, record_json
+
+
+def status_json(cluster: Cluster, state: ClusterState) -> dict[str, Any]:
+    """Status (contract §4)."""
+    return {
+        "name": cluster.name,
+        "active": state.active,
+        "epoch": state.epoch,
+        "phase": state.phase,
+        "paused": state.paused,
+        "nvas": [
+            {
+                "name": n,
+                "healthy": state.nva_health(n).healthy,
+                "consecutiveFailures": state.nva_health(n).consecutive_failures,
+                "consecutiveSuccesses": state.nva_health(n).consecutive_successes,
+                "lastProbeAt": iso(state.nva_health(n).last_probe_at),
+                "lastError": state.nva_health(n).last_error,
+            }
+            for n in cluster.names()
+        ],
+        "lastFailover": record_json(state.last_failover) if state.last_failover else None,
+        "readiness": state.readiness.summary() if state.readiness else None,
+    }
+
+
+def failover_json(cluster: str, epoch: int, from_nva: str, to: str, dry_run: bool, duration_ms: int,
+                  changes: list[dict[str, Any]]) -> dict[str, Any]:
+    """FailoverResult (contract §4)."""
+    return {"cluster": cluster, "epoch": epoch, "from": from_nva, "to": to, "dryRun": dry_run, "durationMs": duration_ms,
+            "changes": changes}
