@@ -59,7 +59,8 @@ class Timeline(logging.Handler):
             self.say(f"{name}: epoch {f['epoch']}, {f['from']} -> {f['to']} in {f['durationMs']} ms, "
                      f"{len(json.loads(f['changes']))} resources changed")
         else:
-            self.say(f"{name}: " + ", ".join(f"{k}={f[k]}" for k in ("nva", "to", "step", "error", "resource") if k in f))
+            keys = ("nva", "to", "step", "error", "resource", "ready", "failing")
+            self.say(f"{name}: " + ", ".join(f"{k}={f[k]}" for k in keys if k in f))
 
 
 def readback(arm: ArmEmulator, hub: Hub, active: str, trust_ip: str, extra: dict[str, str]) -> bool:
