@@ -6,19 +6,19 @@ import argparse
 import ipaddress
 import json
 import logging
-import os
 import sys
 import threading
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime
 
-from emulation.estates import add_vip_and_ipv6
-from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
+from emulation.harness import ArmEmulator
 from emulation.profiles import Profile
 from emulation.queuepump import QueuePump, function_handler
-from emulation.topology import Hub, two_firewalls
+from emulation.topology import Hub
 from shared.schedule import Schedule
+
+from .world import start_world
 
 
 class Timeline(logging.Handler):
@@ -120,23 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(name).setLevel(logging.INFO)
     with ExitStack() as stack:
         timeline.say("starting Azurite, the Resource Manager emulator and two simulated NVAs")
-        azurite = Azurite.start()
-        stack.callback(azurite.stop)
-        arm = ArmEmulator.start()
-        stack.callback(arm.stop)
-        nvas = {}
-        for name, address in (("fw-a", "127.0.0.61"), ("fw-b", "127.0.0.62")):
-            nvas[name] = NvaProcess.start(address)
-            stack.callback(nvas[name].stop)
-        hub = two_firewalls(http_probes(nvas, "/health"), subscriptions=2, listed_per_sub=2, discovered_per_sub=1)
-        extra = add_vip_and_ipv6(hub)  # a floating VIP with its public IP, and an IPv6 trust leg
-        arm.control.seed(hub.resources)
-        arm.control.settings(latency=profile.latency, retry_after=profile.retry_after, page_size=4)  # lists page
-        config = hub.config
-        config["clusters"][0]["policy"] = {"unhealthyThreshold": 2, "healthyThreshold": 2, "probeTimeoutSeconds": 2}
-        os.environ.update(app_settings(arm, config, azurite.connection_string, "nvahademo", NVA_HA_PROBE_SCHEDULE=args.schedule,
-                                       NVA_HA_QUEUE="nva-ha-changes"))
-        os.environ.pop("NVA_HA_CONFIG_FILE", None)
+        world = start_world(stack, ("127.0.0.61", "127.0.0.62"), profile, args.schedule, "nvahademo")
+        azurite, arm, nvas, hub, extra = world.azurite, world.arm, world.nvas, world.hub, world.extra
         nic, rt = profile.seconds("networkInterfaces.write"), profile.seconds("routeTables.write")
         timeline.say(f"latency profile azure x {args.scale:g}: NIC write {nic:.1f} s, route table write {rt:.1f} s, "
                      f"reads {profile.seconds('read') * 1000:.0f} ms, Retry-After {profile.describe_retry_after()}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import secrets
 import sys
 import threading
@@ -14,10 +13,10 @@ from contextlib import ExitStack
 from datetime import UTC, datetime
 
 from emulation.functions_host import serve
-from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
 from emulation.profiles import Profile
-from emulation.topology import two_firewalls
 from shared.schedule import Schedule
+
+from .world import start_world
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,21 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     stop = threading.Event()
     with ExitStack() as stack:
         print("starting Azurite, the Resource Manager emulator and two simulated NVAs…", flush=True)
-        azurite = Azurite.start()
-        stack.callback(azurite.stop)
-        arm = ArmEmulator.start()
-        stack.callback(arm.stop)
-        nvas = {}
-        for name, address in (("fw-a", "127.0.0.71"), ("fw-b", "127.0.0.72")):
-            nvas[name] = NvaProcess.start(address)
-            stack.callback(nvas[name].stop)
-        hub = two_firewalls(http_probes(nvas, "/health"), subscriptions=2, listed_per_sub=2, discovered_per_sub=1)
-        arm.control.seed(hub.resources)
-        arm.control.settings(latency=profile.latency, retry_after=profile.retry_after)
-        config = hub.config
-        config["clusters"][0]["policy"] = {"unhealthyThreshold": 2, "healthyThreshold": 2, "probeTimeoutSeconds": 2}
-        os.environ.update(app_settings(arm, config, azurite.connection_string, "nvahaconsole", NVA_HA_PROBE_SCHEDULE=args.schedule))
-        os.environ.pop("NVA_HA_CONFIG_FILE", None)
+        nvas = start_world(stack, ("127.0.0.71", "127.0.0.72"), profile, args.schedule, "nvahaconsole").nvas
 
         import function_app  # the real app: its registered functions are what runs
 
