@@ -59,16 +59,28 @@ def nva_factory() -> Iterator[Callable[[], NvaProcess]]:
             nva.stop()
 
 
-@pytest.fixture
-def world(azurite: Azurite, table_name: str, nva_factory: Callable[[], NvaProcess],
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
-    """A whole emulated deployment: the emulator seeded with the hub, two NVA processes, a fresh state table."""
-    with rig(azurite, table_name, nva_factory) as r:
+def _deployed(azurite: Azurite, table_name: str, nva_factory: Callable[[], NvaProcess], monkeypatch: pytest.MonkeyPatch,
+              **shape: bool) -> Iterator[Rig]:
+    with rig(azurite, table_name, nva_factory, **shape) as r:
         for name, value in r.arm.env().items():  # azure-identity and azure-core read these from the process
             monkeypatch.setenv(name, value)
         yield r
         # Whatever the test did, nothing outside the cluster's scope was written (contract §6 "In scope only").
         assert r.out_of_scope_changes() == [], "resources outside the cluster's scope changed"
+
+
+@pytest.fixture
+def world(azurite: Azurite, table_name: str, nva_factory: Callable[[], NvaProcess],
+          monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
+    """A whole emulated deployment: the emulator seeded with the hub, two NVA processes, a fresh state table."""
+    yield from _deployed(azurite, table_name, nva_factory, monkeypatch)
+
+
+@pytest.fixture
+def lb_world(azurite: Azurite, table_name: str, nva_factory: Callable[[], NvaProcess],
+             monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
+    """The same deployment with every NIC leg in an internal load balancer's backend pool and an ASG."""
+    yield from _deployed(azurite, table_name, nva_factory, monkeypatch, behind_lb=True)
 
 
 @pytest.fixture

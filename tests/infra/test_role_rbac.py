@@ -5,13 +5,11 @@ fails (a write or a join refused, or blocked by the gate) or, for the permission
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 
 import pytest
 
-from emulation.harness import Azurite, NvaProcess
 from tests.infra.bicep import INFRA, role_actions
-from tests.integration.rig import EventLog, Rig, rig
+from tests.integration.rig import EventLog, Rig
 
 PRINCIPAL = "system-assigned"  # the emulator's name for the app's managed identity
 
@@ -24,13 +22,9 @@ def scopes() -> list[str]:
 
 
 @pytest.fixture
-def world(azurite: Azurite, table_name: str, nva_factory: Callable[[], NvaProcess],
-          monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
+def world(lb_world: Rig) -> Rig:
     """The emulated deployment with every NIC leg in an internal load balancer's backend pool and an ASG."""
-    with rig(azurite, table_name, nva_factory, behind_lb=True) as r:
-        for name, value in r.arm.env().items():
-            monkeypatch.setenv(name, value)
-        yield r
+    return lb_world
 
 
 def fail_over(world: Rig, actions: list[str]) -> dict[str, object]:

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from emulation.harness import Azurite, NvaProcess, free_port
+from emulation.harness import free_port
 from shared.api import handle
 from shared.engine import Engine
 from shared.errors import RequestError
 from shared.policy import ManualRequest, start
 from tests.infra.bicep import role_actions
 from tests.infra.test_role_rbac import PRINCIPAL, scopes
-from tests.integration.rig import EventLog, Rig, rig
+from tests.integration.rig import EventLog, Rig
 
 READS = {"Microsoft.Network/networkInterfaces/read", "Microsoft.Network/publicIPAddresses/read",
          "Microsoft.Network/routeTables/read", "Microsoft.Authorization/permissions/read"}
@@ -26,13 +25,9 @@ ASG_JOIN = "Microsoft.Network/applicationSecurityGroups/joinIpConfiguration/acti
 
 
 @pytest.fixture
-def hub(azurite: Azurite, table_name: str, nva_factory: Callable[[], NvaProcess],
-        monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
+def hub(lb_world: Rig) -> Rig:
     """The emulated deployment, its NICs behind an internal load balancer's backend pool and in an ASG."""
-    with rig(azurite, table_name, nva_factory, behind_lb=True) as r:
-        for name, value in r.arm.env().items():
-            monkeypatch.setenv(name, value)
-        yield r
+    return lb_world
 
 
 def grant(world: Rig, actions: list[str]) -> None:
