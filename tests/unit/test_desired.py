@@ -11,30 +11,15 @@ from emulation.topology import UNRELATED_HOP, two_firewalls
 from shared.config import parse_config
 from shared.desired import AzureView, plan_changes, private_ips
 from shared.errors import PermanentError
+from tests.unit.seeded import seeded_view
 
 HUB = two_firewalls({n: {"protocol": "tcp", "address": "127.0.0.1", "port": 22} for n in ("fw-a", "fw-b")})
 CLUSTER = parse_config(HUB.config).clusters[0]
 
 
 def view(resources: list[dict[str, Any]] | None = None) -> AzureView:
-    """The seeded hub as Azure would show it: ipconfig ids filled in, the public IP's holder set."""
-    nics, pips, tables = {}, {}, {}
-    for body in copy.deepcopy(resources or HUB.resources):
-        key = body["id"].lower()
-        if "/networkInterfaces/" in body["id"]:
-            for ipc in body["properties"]["ipConfigurations"]:
-                ipc["id"] = f"{body['id']}/ipConfigurations/{ipc['name']}"
-            nics[key] = body
-        elif "/publicIPAddresses/" in body["id"]:
-            pips[key] = body
-        elif key in {t.lower() for t in HUB.all_tables}:  # the managed tables, as AzureNetwork.read keeps them
-            tables[key] = body
-    for nic in nics.values():
-        for ipc in nic["properties"]["ipConfigurations"]:
-            ref = (ipc["properties"].get("publicIPAddress") or {}).get("id")
-            if ref:
-                pips[ref.lower()]["properties"]["ipConfiguration"] = {"id": ipc["id"]}
-    return AzureView(nics, pips, tables)
+    """The seeded hub as Azure would show it: only the managed tables, as AzureNetwork.read keeps them."""
+    return seeded_view(resources or HUB.resources, HUB.all_tables)
 
 
 def test_nothing_to_do_when_azure_matches_the_active() -> None:

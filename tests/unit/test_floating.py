@@ -13,28 +13,15 @@ from shared.config import parse_config
 from shared.desired import AzureView, Change, plan_changes
 from shared.errors import PermanentError
 from shared.floating import carried_configs
+from tests.unit.seeded import seeded_view
 
 ESTATE = floating_estate({n: {"protocol": "tcp", "address": "127.0.0.1", "port": 22} for n in ("fw-a", "fw-b")})
 CLUSTER = parse_config(ESTATE.config).clusters[0]
 
 
 def view(resources: list[dict[str, Any]]) -> AzureView:
-    """The estate as Azure would show it: ipconfig ids filled in, public IPs' holders set, every table managed."""
-    nics: dict[str, Any] = {}
-    pips: dict[str, Any] = {}
-    tables: dict[str, Any] = {}
-    for body in copy.deepcopy(resources):
-        kind = body["id"].split("/")[7]
-        if kind == "networkInterfaces":
-            for ipc in body["properties"]["ipConfigurations"]:
-                ipc["id"] = f"{body['id']}/ipConfigurations/{ipc['name']}"
-        {"networkInterfaces": nics, "publicIPAddresses": pips, "routeTables": tables}[kind][body["id"].lower()] = body
-    for nic in nics.values():
-        for ipc in nic["properties"]["ipConfigurations"]:
-            ref = (ipc["properties"].get("publicIPAddress") or {}).get("id")
-            if ref:
-                pips[ref.lower()]["properties"]["ipConfiguration"] = {"id": ipc["id"]}
-    return AzureView(nics, pips, tables)
+    """The estate as Azure would show it, every table managed."""
+    return seeded_view(resources)
 
 
 def by_name(changes: list[Change]) -> dict[str, Change]:
