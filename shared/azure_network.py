@@ -278,7 +278,8 @@ class AzureNetwork:
             try:
                 self._put(current, deadline)
                 _log.info("write completed: %s %s in %.1fs", current.action, current.resource, time.monotonic() - started)
-                return current
+                # Written again after it ended Failed with its body kept: still the change that was meant.
+                return replace(change, body=current.body, etag=current.etag) if current.action == "rewriteFailed" else current
             except Exception as raw:
                 wait = self._backoff(raw, f"{current.action} {current.resource}", attempt, deadline())
                 _log.info("write %s failed, re-reading in %.1fs: %s", current.resource, wait, raw)

@@ -41,6 +41,20 @@ class Change:
         return {"resource": self.resource, "action": self.action, "before": dict(self.before), "after": dict(self.after)}
 
 
+FAILED = "Failed"
+
+
+def provisioning_failed(body: Body) -> bool:
+    """Azure marks a resource Failed when its last write failed, keeping that write's body: it is not done."""
+    return (body.get("properties") or {}).get("provisioningState") == FAILED
+
+
+def _rewrite(body: Body, kind: Literal["nic", "routeTable"], phase: int) -> Change:
+    """The write that recovers a Failed resource: its body again (Microsoft's guidance: PUT it once more)."""
+    return Change(str(body["id"]), kind, "rewriteFailed", {"provisioningState": FAILED}, {"provisioningState": "Succeeded"},
+                  copy.deepcopy(body), body.get("etag"), phase)
+
+
 def _ipconfigs(nic: Body) -> list[Body]:
     return list((nic.get("properties") or {}).get("ipConfigurations") or [])
 
@@ -76,6 +90,7 @@ class Desired:
     hop_map: Mapping[Address, str]  # private IP of any NVA's leg L (as an address) -> the active NVA's leg L IP
     floating: tuple[FloatingTarget, ...] = ()
     scope: RouteScope = field(default_factory=RouteScope)
+    own_nics: frozenset[str] = frozenset()  # lower-cased ids of the cluster's NICs: a Failed one is written again
 
     def nic_change(self, nic: Body) -> Change | None:
         """The write that makes one NIC hold exactly the public and floating IPs it should, or None."""
@@ -106,6 +121,9 @@ class Desired:
             name = str(ipc.get("name") or ipc_id.rsplit("/", 1)[-1])
             before[name], after[name] = current, wanted_ref
         if not before and not moved_from:
+            if provisioning_failed(nic) and str(nic.get("id", "")).lower() in self.own_nics:
+                holds = any((_pip_ref(c) or "").lower() in self.pip_targets for c in _ipconfigs(nic))
+                return _rewrite(nic, "nic", 1 if holds else 0)  # a NIC that holds an address is written after the detaches
             return None
         if moved_from:
             action = "removeFloatingIp" if removed else "addFloatingIp"
@@ -129,7 +147,7 @@ class Desired:
             props["nextHopIpAddress"] = target
             before[str(route.get("name"))], after[str(route.get("name"))] = hop, target
         if not before:
-            return None
+            return _rewrite(table, "routeTable", 0) if provisioning_failed(table) else None
         return Change(str(table["id"]), "routeTable", "updateRoutes", {"nextHops": before}, {"nextHops": after}, new,
                       table.get("etag"), 0)
 
@@ -149,8 +167,9 @@ def desired(cluster: Cluster, active: str, view: AzureView, journaled: Mapping[s
     pips.update({f.public_ip.lower(): f"{target.nic_id(f_cfg.interface)}/ipConfigurations/{f.name}"
                  for f, f_cfg in zip(floating, cluster.floating_ips, strict=True) if f.public_ip})
     ids = {p.id.lower(): p.id for p in cluster.public_ips} | {f.public_ip.lower(): f.public_ip for f in floating if f.public_ip}
+    own = frozenset(nva.nic_id(leg).lower() for nva in cluster.nvas for leg in nva.interfaces)
     return Desired(active=active, pip_targets=pips, pip_ids=ids, hop_map=hop_map, floating=floating,
-                   scope=RouteScope.of(cluster.route_filter))
+                   scope=RouteScope.of(cluster.route_filter), own_nics=own)
 
 
 def holder_nic_ids(view: AzureView) -> set[str]:

@@ -325,14 +325,22 @@ class World:
                 continue
             op.status = "Failed"
             op.error = {"code": op.fail[0], "message": op.fail[1]}
-            if op.before is None:
+            if op.fail[0] != "AnotherOperationInProgress":
+                # Microsoft.Network keeps what the failed PUT asked for and marks the resource Failed ("Failed: last
+                # operation on the resource wasn't successful"; to recover, "run another write (PUT) operation on the
+                # resource"): https://learn.microsoft.com/azure/networking/troubleshoot-failed-state. No rollback.
+                kept = self.resources[key]
+                kept["etag"] = new_etag()
+                _stamp_children(kept, kept["etag"])
+                self._set_state(kept, "Failed")
+            elif op.before is None:
                 del self.resources[key]
             else:
                 reverted = copy.deepcopy(op.before)
                 reverted["etag"] = new_etag()
                 _stamp_children(reverted, reverted["etag"])
                 # A write refused because another operation held a dependency changed nothing: still Succeeded.
-                self._set_state(reverted, "Succeeded" if op.fail[0] == "AnotherOperationInProgress" else "Failed")
+                self._set_state(reverted, "Succeeded")
                 self.resources[key] = reverted
 
     def _set_state(self, body: Body, state: str) -> None:

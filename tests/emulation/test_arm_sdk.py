@@ -238,9 +238,13 @@ def test_injected_5xx_and_failed_operation(seeded: ArmEmulator) -> None:
     changed.next_hop_ip_address = "10.0.2.5"
     with pytest.raises(HttpResponseError) as err:
         net.route_tables.begin_create_or_update("spoke-rg", "spoke1-listed1-rt", table).result()
+    # As Microsoft.Network does (learn.microsoft.com/azure/networking/troubleshoot-failed-state): the failed write's body
+    # is kept, marked Failed, and another PUT of it recovers Succeeded.
     after = net.route_tables.get("spoke-rg", "spoke1-listed1-rt")
     assert after.provisioning_state == "Failed"
-    assert after.routes[0].next_hop_ip_address == "10.0.2.4"
+    assert after.routes[0].next_hop_ip_address == "10.0.2.5"
+    again = net.route_tables.begin_create_or_update("spoke-rg", "spoke1-listed1-rt", after).result()
+    assert again.provisioning_state == "Succeeded" and again.routes[0].next_hop_ip_address == "10.0.2.5"
 
 
 def test_dropped_connection_changes_nothing_and_lost_response_applies(seeded: ArmEmulator) -> None:

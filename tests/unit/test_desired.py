@@ -61,3 +61,31 @@ def test_private_ips_come_from_azure() -> None:
     del broken.nics[key]["properties"]["ipConfigurations"][0]["properties"]["privateIPAddress"]
     with pytest.raises(PermanentError, match=r"fw-b\.trust"):
         private_ips(CLUSTER, broken)
+
+
+def _failed(resources: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    out = copy.deepcopy(resources)
+    for body in out:
+        if body["id"].endswith("/" + name):
+            body.setdefault("properties", {})["provisioningState"] = "Failed"
+    return out
+
+
+def test_a_resource_left_failed_with_the_wanted_content_is_written_again() -> None:
+    """Verified means done (contract §6): a body Azure kept from a failed write is not done; its write is planned again."""
+    changes = plan_changes(CLUSTER, "fw-a", view(_failed(_failed(HUB.resources, "fw-a-untrust"), "spoke1-listed1-rt")))
+    by_name = {c.resource.rsplit("/", 1)[-1]: c for c in changes}
+    assert set(by_name) == {"fw-a-untrust", "spoke1-listed1-rt"}
+    nic = by_name["fw-a-untrust"]
+    assert (nic.action, nic.phase, dict(nic.before)) == ("rewriteFailed", 1, {"provisioningState": "Failed"})
+    assert nic.body["properties"]["ipConfigurations"][0]["properties"]["publicIPAddress"]["id"] == HUB.public_ip
+    assert by_name["spoke1-listed1-rt"].action == "rewriteFailed"
+
+
+def test_a_failed_nic_that_is_not_the_clusters_is_never_written() -> None:
+    outsider = copy.deepcopy(next(b for b in HUB.resources if b["id"].endswith("/fw-b-trust")))
+    outsider["id"] = outsider["id"].replace("fw-b-trust", "someone-else-nic")
+    outsider["properties"]["provisioningState"] = "Failed"
+    seen = view()
+    assert plan_changes(CLUSTER, "fw-a", AzureView({**seen.nics, outsider["id"].lower(): outsider}, seen.public_ips,
+                                                   seen.route_tables)) == []
