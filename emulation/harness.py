@@ -120,6 +120,14 @@ class EmulatorControl:
     def clear_updating(self) -> None:
         self._call("DELETE", "updating")
 
+    def delete(self, resource_id: str) -> bool:
+        """Someone deletes a resource behind the controller's back."""
+        return bool(self._call("DELETE", "resources", {"id": resource_id})["removed"])
+
+    def locks(self, scopes: list[str]) -> None:
+        """ReadOnly management locks on these scopes (and below): writes there answer 409 ScopeLocked."""
+        self._call("PUT", "locks", {"scopes": scopes})
+
     def token(self, principal: str) -> str:
         return str(self._call("POST", "tokens", {"principal": principal})["token"])
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Protocol
 
 from .config import Cluster
-from .desired import AzureView, Change, plan_changes
+from .desired import AzureView, Change, addresses_unread, plan_changes
 from .errors import EngineError, StateConflict
 from .events import emit
 from .needs import needs_of
@@ -70,7 +70,8 @@ class Assessor:
             resources = Check("resources", False, f"Azure could not be read: {failure}")
         else:
             resources = resources_check(cluster, view, missing)
-        usable = resources.ok
+        # Tables that cannot be read leave the rest to check; a NIC or public IP that cannot be read leaves nothing.
+        usable = failure is None and not addresses_unread(view) and not any("/routetables/" not in m.lower() for m in missing)
         return Readiness(now, (
             state_check(state_error),
             resources,

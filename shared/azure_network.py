@@ -20,8 +20,8 @@ from azure.mgmt.network.models import NetworkInterface, RouteTable
 from requests.adapters import HTTPAdapter
 
 from .config import Cluster
-from .desired import AzureView, Change, Desired, desired, holder_nic_ids
-from .errors import PermanentError, TransientError
+from .desired import NOT_FOUND, AzureView, Change, Desired, addresses_unread, desired, holder_nic_ids
+from .errors import PermanentError, StateConflict, TransientError
 from .pacer import Pacer, kind_of, subscription_of
 from .polling import PacedPolling
 from .polling import Retry as _Retry
@@ -30,6 +30,7 @@ T = TypeVar("T")
 _log = logging.getLogger("nva_failover.network")
 
 Fence = Callable[[str], None]  # called before each write and after it completes; raises StateConflict to stop
+Skip = Callable[[Change, str], None]  # a route table write given up, and why
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,10 @@ class NetworkActions(Protocol):
     def survey(self, cluster: Cluster) -> tuple[AzureView, list[str]]:
         """As read(), without raising for configured resources Azure does not have: it lists them instead."""
 
-    def apply(self, changes: Sequence[Change], desired: Desired, fence: Fence, on_done: Callable[[Change], None]) -> list[Change]:
-        """Make the writes: detaches and route tables in parallel, then attaches; one write at a time per resource."""
+    def apply(self, changes: Sequence[Change], desired: Desired, fence: Fence, on_done: Callable[[Change], None],
+              skip: Skip | None = None) -> list[Change]:
+        """Make the writes: detaches and route tables in parallel, then attaches; one write at a time per resource.
+        With `skip`, a route table write that fails is handed to it (with the reason) instead of failing the rest."""
 
 
 def translate(err: Exception, what: str) -> Exception:
@@ -71,6 +74,8 @@ def translate(err: Exception, what: str) -> Exception:
             except ValueError:
                 after = 1.0
         message = f"{what}: {status} {code}: {(getattr(err.error, 'message', None) or err.message or '')[:300]}"
+        if code in REFUSALS:
+            return PermanentError(message)  # a lock or a policy: retrying will not help, a person must act
         if status == 412:
             return _Retry(message, 0.0)
         if status in {408, 409, 429} or status >= 500:
@@ -82,6 +87,13 @@ def translate(err: Exception, what: str) -> Exception:
             return _Retry(message, 1.0)  # a long-running operation that ended Failed
         return PermanentError(message)
     return err
+
+
+REFUSALS = {"ScopeLocked", "RequestDisallowedByPolicy"}  # 409 for a lock; 403 for a policy's deny effect
+
+
+def _reason(err: BaseException) -> str:
+    return (str(err) or type(err).__name__).splitlines()[0][:300]
 
 
 def _parts(resource_id: str) -> tuple[str, str, str]:
@@ -188,15 +200,24 @@ class AzureNetwork:
         model = self._retrying(f"read {resource_id}", call, deadline)
         return None if model is None else dict(model.as_dict())
 
-    def _get_all(self, ids: Iterable[str], deadline: float) -> dict[str, dict[str, Any]]:
+    def _get_each(self, ids: Iterable[str], deadline: float) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """Each resource read on its own: the bodies found, and why each other one could not be read (not found,
+        refused, failing). One refusal never fails the rest (contract §6 "Partial beats none")."""
         unique = sorted({i.lower(): i for i in ids}.items())
-        futures = {key: self._pool.submit(self._get, rid, deadline) for key, rid in unique}
-        out = {}
-        for key, future in futures.items():
-            body = future.result()
-            if body is not None:
+        futures = {key: (rid, self._pool.submit(self._get, rid, deadline)) for key, rid in unique}
+        out: dict[str, dict[str, Any]] = {}
+        unread: dict[str, str] = {}
+        for key, (rid, future) in futures.items():
+            try:
+                body = future.result()
+            except Exception as err:  # the boundary of one read: whatever it raised is its reason
+                unread[rid] = f"could not be read: {_reason(err)}"
+                continue
+            if body is None:
+                unread[rid] = NOT_FOUND
+            else:
                 out[key] = body
-        return out
+        return out, unread
 
     def _discover(self, subscription: str, deadline: float) -> list[dict[str, Any]]:
         def call() -> list[dict[str, Any]]:
@@ -211,41 +232,66 @@ class AzureNetwork:
         return self._retrying(f"list route tables of {subscription}/{group}", call, deadline)
 
     def read(self, cluster: Cluster) -> AzureView:
-        view, missing = self.survey(cluster)
-        if missing:
-            raise PermanentError(f"not found in Azure: {', '.join(missing)}")
+        """Raises when a NIC or public IP of the cluster cannot be read (no address move can be planned without them);
+        route tables and listings that cannot be read are named in the view's `unread` instead."""
+        view, _ = self.survey(cluster)
+        if blocking := addresses_unread(view):
+            raise PermanentError("; ".join(f"{r}: {why}" for r, why in blocking.items()))
         return view
 
     def survey(self, cluster: Cluster) -> tuple[AzureView, list[str]]:
-        """What read() reads, and the configured NICs, public IPs and route tables that Azure does not have."""
+        """What read() reads, and the configured NICs, public IPs and route tables that Azure does not have. Every
+        listing and read stands alone: what cannot be read is in the view's `unread`, with its reason."""
         deadline = time.monotonic() + self.tuning.read_deadline
         discovered = cluster.discover_route_tables.subscriptions if cluster.discover_route_tables else ()
         discovering = {s.lower() for s in discovered}
-        listings = [self._list_pool.submit(self._discover, s, deadline) for s in discovered]
+        listings = {s: self._list_pool.submit(self._discover, s, deadline) for s in discovered}
+
+        def groups_of(subs: set[str]) -> dict[tuple[str, str], Any]:
+            wanted = sorted({(t.split("/")[2], t.split("/")[4]) for t in cluster.route_tables if t.split("/")[2].lower() in subs})
+            return {g: self._list_pool.submit(self._list_group, g[0], g[1], deadline) for g in wanted}
+
         # Listed tables: one paged list per resource group (a subscription being discovered is listed whole already).
-        groups = sorted({(t.split("/")[2], t.split("/")[4]) for t in cluster.route_tables if t.split("/")[2].lower() not in discovering})
-        listings += [self._list_pool.submit(self._list_group, sub, group, deadline) for sub, group in groups]
+        group_listings = groups_of({t.split("/")[2].lower() for t in cluster.route_tables} - discovering)
         nic_ids = [nva.nic_id(leg) for nva in cluster.nvas for leg in nva.interfaces]
         pip_ids = [p.id for p in cluster.public_ips] + [f.public_ip for f in cluster.floating_ips if f.public_ip]
-        bodies = self._get_all([*nic_ids, *pip_ids], deadline)
-        missing = [i for i in pip_ids if i.lower() not in bodies]
+        bodies, unread = self._get_each([*nic_ids, *pip_ids], deadline)
         nics = {k: v for k, v in bodies.items() if "/networkinterfaces/" in k}
         pips = {k: v for k, v in bodies.items() if "/publicipaddresses/" in k}
         outside = holder_nic_ids(AzureView(nics, pips, {})) - set(nics)
         if outside:
-            nics = {**nics, **self._get_all(outside, deadline)}
-        found = {str(t["id"]).lower(): t for future in listings for t in future.result()}
+            nics = {**nics, **self._get_each(outside, deadline)[0]}  # holders outside the cluster: only to be seen
+        found: dict[str, dict[str, Any]] = {}
+        unlisted_subs = set()
+        for sub, future in listings.items():
+            try:
+                found.update({str(t["id"]).lower(): t for t in future.result()})
+            except Exception as err:  # the boundary of one listing
+                unlisted_subs.add(sub.lower())
+                unread[f"/subscriptions/{sub}"] = (f"route tables could not be listed ({_reason(err)}): beyond the resource "
+                                                   "groups of configured tables, none there is managed until it can be")
+        group_listings.update(groups_of(unlisted_subs))  # its configured tables are listed by resource group instead
+        one_by_one = []
+        for (sub, group), future in group_listings.items():
+            try:
+                found.update({str(t["id"]).lower(): t for t in future.result()})
+            except Exception:  # the boundary of one listing: its configured tables are read one by one
+                one_by_one += [t for t in cluster.route_tables if (t.split("/")[2].lower(), t.split("/")[4].lower())
+                               == (sub.lower(), group.lower())]
+        more, refused = self._get_each(one_by_one, deadline)
+        found.update(more)
+        unread.update(refused)
         listed = {t.lower() for t in cluster.route_tables}
-        missing += [t for t in cluster.route_tables if t.lower() not in found]
-        missing += [n for n in dict.fromkeys(nic_ids) if n.lower() not in nics]
+        unread.update({t: NOT_FOUND for t in cluster.route_tables if t.lower() not in found and t not in unread})
+        missing = [r for r in [*pip_ids, *cluster.route_tables, *dict.fromkeys(nic_ids)] if unread.get(r) == NOT_FOUND]
         tables = {k: t for k, t in found.items() if k in listed}
         # In scope only (contract §6): beyond the configured tables, only those of a discovered subscription that hold
         # an owned route. A table that shares a resource group with a configured one is not thereby managed.
         candidates = {k: t for k, t in found.items() if k not in listed and k.split("/")[2] in discovering}
-        if candidates and not missing:
+        if candidates and all(n.lower() in nics for n in nic_ids):
             owner = desired(cluster, cluster.nvas[0].name, AzureView(nics, pips, tables))
             tables.update({k: t for k, t in candidates.items() if owner.owns_routes(t)})
-        return AzureView(nics, pips, tables), missing
+        return AzureView(nics, pips, tables, unread), missing
 
     # ----------------------------------------------------------------- writes
     def _put(self, change: Change, deadline: Callable[[], float]) -> None:
@@ -298,11 +344,20 @@ class AzureNetwork:
             current = replanned
         return None
 
-    def apply(self, changes: Sequence[Change], want: Desired, fence: Fence, on_done: Callable[[Change], None]) -> list[Change]:
+    def apply(self, changes: Sequence[Change], want: Desired, fence: Fence, on_done: Callable[[Change], None],
+              skip: Skip | None = None) -> list[Change]:
         done: list[Change] = []
 
         def run(change: Change) -> None:
-            result = self._write(change, want, fence)
+            try:
+                result = self._write(change, want, fence)
+            except StateConflict:
+                raise
+            except Exception as err:  # the boundary of one route table write, when the failover may go on without it
+                if skip is None or change.kind != "routeTable":
+                    raise
+                skip(change, _reason(err))
+                return
             if result is not None:
                 done.append(result)
                 on_done(result)

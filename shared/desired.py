@@ -13,6 +13,7 @@ from .floating import FloatingTarget, floating_targets, move_floating
 from .ownership import Address, RouteScope, address, owned_hop
 
 Body = dict[str, Any]
+NOT_FOUND = "not found in Azure"  # the reason of a configured resource Azure does not have
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class AzureView:
     nics: Mapping[str, Body] = field(default_factory=dict)
     public_ips: Mapping[str, Body] = field(default_factory=dict)
     route_tables: Mapping[str, Body] = field(default_factory=dict)
+    unread: Mapping[str, str] = field(default_factory=dict)  # id (a resource, or a subscription's listing) -> why not read
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,11 @@ def desired(cluster: Cluster, active: str, view: AzureView, journaled: Mapping[s
     own = frozenset(nva.nic_id(leg).lower() for nva in cluster.nvas for leg in nva.interfaces)
     return Desired(active=active, pip_targets=pips, pip_ids=ids, hop_map=hop_map, floating=floating,
                    scope=RouteScope.of(cluster.route_filter), own_nics=own)
+
+
+def addresses_unread(view: AzureView) -> dict[str, str]:
+    """The NICs and public IPs that could not be read: without them no address move can be planned."""
+    return {r: why for r, why in view.unread.items() if "/providers/" in r and "/routetables/" not in r.lower()}
 
 
 def holder_nic_ids(view: AzureView) -> set[str]:

@@ -17,9 +17,17 @@ from . import executor
 from .assess import Assessor, abandon, placement_ok, with_check
 from .azure_network import NetworkActions
 from .config import Cluster, Config
-from .desired import AzureView, Change, desired, plan_changes
+from .desired import AzureView, Change, addresses_unread, desired, plan_changes
 from .dispatch import Dispatch, Dispatcher
-from .errors import EngineError, PermanentError, RequestError, StateConflict, StateUnavailable, WriteNotPermitted
+from .errors import (
+    EngineError,
+    NotAllWritable,
+    PermanentError,
+    RequestError,
+    StateConflict,
+    StateUnavailable,
+    WriteNotPermitted,
+)
 from .events import emit
 from .floating import carried_configs
 from .history import WriteClock
@@ -133,9 +141,10 @@ class Engine:
         survey = self.assessor.survey(cluster)
         readiness = self.assessor.assess(cluster, state.active, healthy, self.clock(), survey)
         try:
-            view, missing, failure = survey
-            if failure is not None or missing:
-                raise PermanentError(failure or f"not found in Azure: {', '.join(missing)}")
+            view, _, failure = survey
+            if failure is not None or (blocking := addresses_unread(view)):
+                # Route tables that cannot be read are only named by readiness: the rest is still repaired.
+                raise PermanentError(failure or "; ".join(f"{r}: {why}" for r, why in blocking.items()))
             if not plan_changes(cluster, state.active, view):
                 return state, "reconciled: no drift"
             repair = start(state, "repair", state.active, "auto", "drift repair", self.clock(), self.actor, self._lease)
@@ -143,8 +152,10 @@ class Engine:
                 locked = self.store.save(repair)
             except StateConflict:
                 return self._load(cluster), "stood down: another actor took the lock"
-            repaired = self._execute(cluster, locked, resumed=False, view=view)[0]
-            readiness = with_check(readiness, placement_ok(state.active))
+            skipped: list[dict[str, str]] = []
+            repaired = self._execute(cluster, locked, resumed=False, view=view, skipped_out=skipped)[0]
+            if not skipped:  # a table it could not write still differs: placement keeps saying so
+                readiness = with_check(readiness, placement_ok(state.active))
             return repaired, "drift repaired"
         finally:
             self.assessor.record(self.store, cluster.name, readiness)
@@ -165,11 +176,14 @@ class Engine:
         return readiness.as_json(cluster.name)
 
     # ================================================================= executing a change
-    def _execute(self, cluster: Cluster, state: ClusterState, resumed: bool,
-                 view: AzureView | None = None) -> tuple[ClusterState, list[dict[str, Any]]]:
-        """Carry the journal's change out under its lease: read, write, verify, record. Resumable at any point."""
+    def _execute(self, cluster: Cluster, state: ClusterState, resumed: bool, view: AzureView | None = None,
+                 skipped_out: list[dict[str, str]] | None = None) -> tuple[ClusterState, list[dict[str, Any]]]:
+        """Carry the journal's change out under its lease: read, write, verify, record. Resumable at any point.
+        `skipped_out` receives the writes it went on without (contract §6 "Partial beats none")."""
         journal = state.journal
         assert journal is not None
+        partial = partial_allowed(state, journal)
+        skipped: dict[str, str] = {}  # resource (or a subscription's listing) -> why it was not read or written
         if journal.kind == "failover":
             emit("FailoverResumed" if resumed else "FailoverStarted", cluster.name, epoch=journal.epoch, to=journal.to_nva,
                  trigger=journal.trigger, reason=journal.reason, **{"from": journal.from_nva},
@@ -184,8 +198,12 @@ class Engine:
                 timer.completed(c)
                 keeper.record(f"{c.action} {c.resource}")
 
+            def skip(c: Change, why: str) -> None:
+                skipped[c.resource] = f"the write failed: {why}"
+
             try:
                 view = view or self.network.read(cluster)
+                skipped.update(view.unread)
                 carried = self._carry(cluster, keeper, view)
                 want = desired(cluster, journal.to_nva, view, carried)
                 changes = plan_changes(cluster, journal.to_nva, view, carried)
@@ -193,11 +211,13 @@ class Engine:
                     for c in changes:
                         emit("DriftDetected", cluster.name, resource=c.resource, expected=dict(c.after), found=dict(c.before))
                 step = "gate"
-                self._gate(journal, changes)
+                changes = self._gate(journal, changes, partial, skipped)
                 step = "write"
-                applied = self.network.apply(changes, want, timer.fenced(keeper.fence), done)
+                applied = self.network.apply(changes, want, timer.fenced(keeper.fence), done, skip if partial else None)
                 step = "verify"
-                left = plan_changes(cluster, journal.to_nva, self.network.read(cluster), carried)
+                passed = {r.lower() for r in skipped}
+                left = [c for c in plan_changes(cluster, journal.to_nva, self.network.read(cluster), carried)
+                        if c.resource.lower() not in passed]
                 if left:
                     raise EngineError(f"verify: still different after the writes: {', '.join(c.resource for c in left)}")
                 step = "complete"
@@ -222,16 +242,36 @@ class Engine:
                  kind=journal.kind)
             keeper.release()
             raise failure
-        return self._complete(cluster, keeper, applied, Timeline(journal.detected_at, timer.writes())), \
+        passed_by = [{"resource": r, "reason": why} for r, why in sorted(skipped.items(), key=lambda i: i[0].lower())]
+        if skipped_out is not None:
+            skipped_out[:] = passed_by
+        return self._complete(cluster, keeper, applied, Timeline(journal.detected_at, timer.writes()), passed_by), \
             [c.describe() for c in applied]
 
-    def _gate(self, journal: Journal, changes: list[Change]) -> None:
-        """Before the first write: stop when a needed write is known not to be permitted (a forced failover goes ahead)."""
+    def _gate(self, journal: Journal, changes: list[Change], partial: bool, skipped: dict[str, str]) -> list[Change]:
+        """Before the first write: stop when a needed write is known not to be permitted (a forced failover goes ahead).
+        When the change may be partial, only the address moves are gated: a route table whose write is not permitted is
+        left out and named in `skipped`. Otherwise it is all or nothing: anything unread stops it too."""
         if journal.force:
-            return
-        missing = self.assessor.gate(changes)
+            return changes
+        if skipped and not partial:
+            raise NotAllWritable(journal.to_nva, [f"{r}: {why}" for r, why in skipped.items()])
+        missing = self.assessor.gate([c for c in changes if c.kind == "nic"] if partial else changes)
         if missing:
             raise WriteNotPermitted(journal.to_nva, [n.text() for n in missing])
+        if not partial:
+            return changes
+        kept, refused = [], []
+        for c in changes:
+            denied = self.assessor.gate([c]) if c.kind == "routeTable" else []
+            refused += [n.text() for n in denied]
+            if denied:
+                skipped[c.resource] = "not permitted: " + "; ".join(n.text() for n in denied)
+            else:
+                kept.append(c)
+        if refused and not kept and journal.kind == "repair":
+            raise WriteNotPermitted(journal.to_nva, refused)  # a repair with nothing it may write is blocked, as before
+        return kept
 
     @staticmethod
     def _carry(cluster: Cluster, keeper: LeaseKeeper, view: AzureView) -> dict[str, Any]:
@@ -244,7 +284,8 @@ class Engine:
             keeper.commit(lambda s: replace(s, journal=replace(s.journal, carried=carried)) if s.journal else s)
         return carried
 
-    def _complete(self, cluster: Cluster, keeper: LeaseKeeper, applied: list[Change], timeline: Timeline) -> ClusterState:
+    def _complete(self, cluster: Cluster, keeper: LeaseKeeper, applied: list[Change], timeline: Timeline,
+                  skipped: list[dict[str, str]]) -> ClusterState:
         journal = keeper.state.journal
         assert journal is not None
         now = self.clock()
@@ -252,7 +293,8 @@ class Engine:
         record = None
         if journal.kind == "failover":
             record = FailoverRecord(journal.epoch, journal.from_nva, journal.to_nva, journal.trigger, journal.reason,
-                                    journal.started_at, now, int((now - journal.started_at).total_seconds() * 1000))
+                                    journal.started_at, now, int((now - journal.started_at).total_seconds() * 1000),
+                                    tuple(skipped))
 
         def done(state: ClusterState) -> ClusterState:
             finished = replace(state, phase="steady", active=journal.to_nva, journal=None)
@@ -262,7 +304,7 @@ class Engine:
         if record is not None:
             self.store.append_history(cluster.name, record, changes, timeline)
             emit("FailoverCompleted", cluster.name, epoch=record.epoch, to=record.to_nva, trigger=record.trigger,
-                 durationMs=record.duration_ms, changes=changes, **{"from": record.from_nva})
+                 durationMs=record.duration_ms, changes=changes, skipped=skipped, **{"from": record.from_nva})
         else:
             for c in applied:
                 emit("DriftCorrected", cluster.name, resource=c.resource, expected=dict(c.after), found=dict(c.before))
@@ -293,9 +335,12 @@ class Engine:
             journal = plan.state.journal
             assert journal is not None
             if request.dry_run:
-                planned = [c.describe() for c in plan_changes(cluster, to, self.network.read(cluster))]
-                emit("FailoverPlanned", cluster.name, epoch=journal.epoch, to=to, changes=planned, **{"from": state.active})
-                return failover_json(cluster.name, journal.epoch, state.active, to, True, _ms(started), planned)
+                seen = self.network.read(cluster)
+                planned = [c.describe() for c in plan_changes(cluster, to, seen)]
+                unread = [{"resource": r, "reason": why} for r, why in sorted(seen.unread.items())]
+                emit("FailoverPlanned", cluster.name, epoch=journal.epoch, to=to, changes=planned, skipped=unread,
+                     **{"from": state.active})
+                return failover_json(cluster.name, journal.epoch, state.active, to, True, _ms(started), planned, unread)
             queued = self.dispatcher is not None and journal.kind == "failover"  # a repair answers its changes: it runs here
             try:
                 locked = self.store.save(executor.with_owner(plan.state, executor.new_token(), journal.lease_until)
@@ -311,18 +356,20 @@ class Engine:
                 if done is None:
                     return executor.accepted_json(cluster.name, journal.epoch, journal.from_nva, journal.to_nva)
                 return failover_json(cluster.name, done["epoch"], journal.from_nva, journal.to_nva, False, _ms(started),
-                                     done["changes"])
-            final, changes = self._execute(cluster, locked, resumed=plan.action == "resume")
+                                     done["changes"], done.get("skipped"))
+            skipped: list[dict[str, str]] = []
+            final, changes = self._execute(cluster, locked, resumed=plan.action == "resume", skipped_out=skipped)
         except WriteNotPermitted as err:
-            raise RequestError(409, "FailoverBlocked", f"{name!r}: the failover to {err.to!r} needs writes the identity may not "
-                               f"make, so nothing was written: {'; '.join(err.missing)}. Grant them, or set force to try anyway") from None
+            raise RequestError(409, "FailoverBlocked", f"{name!r}: the failover to {err.to!r} {err.why}, so nothing was "
+                               f"written: {'; '.join(err.missing)}. {err.remedy}, or set force to try anyway") from None
         except StateConflict:
             raise RequestError(409, "FailoverInProgress", f"another actor took over the change of {name!r}") from None
         except (StateUnavailable, RequestError):
             raise
         except EngineError as err:
             raise RequestError(503, "FailoverFailed", f"{err}; the next timer run resumes it") from None
-        return failover_json(cluster.name, final.epoch, journal.from_nva, journal.to_nva, False, _ms(started), changes)
+        return failover_json(cluster.name, final.epoch, journal.from_nva, journal.to_nva, False, _ms(started), changes,
+                             skipped)
 
     def execute(self, name: str, message: Dispatch) -> str:
         """The queue trigger's run: carry out a change the timer or the API locked and queued (shared.executor)."""
@@ -359,6 +406,12 @@ class Engine:
     def _emit(self, cluster: Cluster, events: Sequence[Event]) -> None:
         for event in events:
             emit(event.name, cluster.name, **dict(event.fields))
+
+
+def partial_allowed(state: ClusterState, journal: Journal) -> bool:
+    """Partial beats none (contract §6): a failover away from an NVA that has failed, a forced one and a drift repair go
+    on without the route tables they cannot read or write; a move away from a healthy NVA is all or nothing."""
+    return journal.force or journal.kind == "repair" or state.nva_health(journal.from_nva).healthy is False
 
 
 def _ms(started: float) -> int:

@@ -22,10 +22,20 @@ class StateConflict(EngineError):
 class WriteNotPermitted(PermanentError):
     """A failover's writes are known not to be permitted to the identity: nothing was written (contract: blocked, not half-done)."""
 
+    why = "needs writes the identity may not make"
+    remedy = "Grant them"
+
     def __init__(self, to: str, missing: list[str]) -> None:
         self.to = to
         self.missing = missing
-        super().__init__(f"not permitted, so nothing was written: {'; '.join(missing)}")
+        super().__init__(f"{self.why}, so nothing was written: {'; '.join(missing)}")
+
+
+class NotAllWritable(WriteNotPermitted):
+    """A move away from a healthy NVA is all or nothing: a resource it needs could not be read, so nothing was written."""
+
+    why = "cannot read every resource it needs (a move away from a healthy NVA is all or nothing)"
+    remedy = "Restore them or correct the configuration"
 
 
 class StateUnavailable(TransientError):

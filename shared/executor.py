@@ -133,21 +133,23 @@ def await_change(engine: Engine, cluster: Cluster, locked: ClusterState, resumed
             if record is None or record.epoch < journal.epoch:  # the journal was dropped, not completed
                 raise RequestError(409, "FailoverBlocked", f"the {journal.kind} of {cluster.name!r} to {journal.to_nva} was not "
                                    "carried out (see the FailoverBlocked event)")
-            return {"epoch": journal.epoch, "changes": _changes(engine, cluster.name, journal.epoch, deadline)}
+            row = _recorded(engine, cluster.name, journal.epoch, deadline)
+            return {"epoch": journal.epoch, "changes": list(row.get("changes", [])), "skipped": list(row.get("skipped", []))}
         if not now_journal.lease_live(engine.clock()) and not dispatched(now_journal.lease_owner):
             raise RequestError(503, "FailoverFailed", f"the {journal.kind} of {cluster.name!r} to {journal.to_nva} failed "
                                f"(see FailoverFailed); the next timer run resumes it")
     return None
 
 
-def _changes(engine: Engine, cluster: str, epoch: int, deadline: float) -> list[dict[str, Any]]:
+def _recorded(engine: Engine, cluster: str, epoch: int, deadline: float) -> dict[str, Any]:
+    """The history row of a completed failover (its changes and skipped writes), {} when it does not appear in time."""
     until = min(deadline, time.monotonic() + HISTORY_GRACE_SECONDS)
     while True:
         for record in engine.store.history(cluster, limit=5):
             if record.get("epoch") == epoch:
-                return list(record.get("changes", []))
+                return record
         if time.monotonic() >= until:
-            return []
+            return {}
         time.sleep(0.1)
 
 

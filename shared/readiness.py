@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from .config import Cluster
-from .desired import AzureView, plan_changes
+from .desired import NOT_FOUND, AzureView, plan_changes
 from .errors import EngineError
 from .permissions import Need, Verdict
 
@@ -89,9 +89,13 @@ def resources_check(cluster: Cluster, view: AzureView, missing: Sequence[str]) -
             configs = {str(c.get("id", "")).lower() for c in ((nic or {}).get("properties") or {}).get("ipConfigurations") or []}
             if nic is not None and ipconfig.lower() not in configs:
                 gone.append(f"{ipconfig} (IP configuration of {nva.name}.{leg})")
-    if gone:
-        return Check("resources", False, "not found in Azure: " + ", ".join(gone) +
-                     ". Restore them, or correct the configuration (NVA_HA_CONFIG) to name what exists")
+    refused = [f"{r} ({why})" for r, why in view.unread.items() if r not in missing and why != NOT_FOUND]
+    if gone or refused:
+        return Check("resources", False, "; ".join(
+            [*(["not found in Azure: " + ", ".join(gone)] if gone else []),
+             *(["could not be read: " + ", ".join(refused)] if refused else [])]) +
+            ". Restore them (or the identity's access to them), or correct the configuration (NVA_HA_CONFIG) to name what "
+            "exists. A failover away from a failed NVA goes on without them; a move away from a healthy one does not")
     return Check("resources", True, f"all {sum(len(n.interfaces) for n in cluster.nvas)} IP configurations, "
                                     f"{len(cluster.public_ips)} public IPs and {len(view.route_tables)} route tables exist")
 

@@ -47,6 +47,7 @@ class FailoverRecord:
     started_at: datetime
     completed_at: datetime
     duration_ms: int
+    skipped: tuple[Mapping[str, str], ...] = ()  # {"resource", "reason"}: the writes it went on without
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,8 @@ def _health_from(text: str | None) -> dict[str, NvaHealth]:
 def _record_json(record: FailoverRecord | None) -> str | None:
     if record is None:
         return None
-    return json.dumps({**asdict(record), "started_at": iso(record.started_at), "completed_at": iso(record.completed_at)})
+    return json.dumps({**asdict(record), "started_at": iso(record.started_at), "completed_at": iso(record.completed_at),
+                       "skipped": [dict(s) for s in record.skipped]})
 
 
 def _record_from(text: str | None) -> FailoverRecord | None:
@@ -165,6 +167,7 @@ def _record_from(text: str | None) -> FailoverRecord | None:
         return None
     data = json.loads(text)
     data["started_at"], data["completed_at"] = parse_time(data["started_at"]), parse_time(data["completed_at"])
+    data["skipped"] = tuple(data.get("skipped") or ())
     return FailoverRecord(**data)
 
 

@@ -111,6 +111,7 @@ class TableStateStore:
             "RowKey": f"{record.epoch:012d}",
             "record": json.dumps({**record_json(record), "detectedAt": timed["detectedAt"]}),
             "completedAt": iso(record.completed_at),
+            **_spilled("skipped", _fitting([dict(s) for s in record.skipped], SKIPPED_CHUNKS)[0]),
             **_spilled("changes", stored_changes),
             **_spilled("writes", stored_writes),
             **({"omitted": json.dumps({"changes": omitted, "writes": omitted_writes})} if omitted or omitted_writes else {}),
@@ -132,7 +133,7 @@ class TableStateStore:
 # A string property holds at most 64 KiB (32 K UTF-16 characters) and an entity 1 MiB: long lists are spilled over
 # numbered properties (changes, changes1, …), and what still does not fit is left out and counted under `omitted`.
 CHUNK = 30000
-CHANGES_CHUNKS, WRITES_CHUNKS = 9, 6
+CHANGES_CHUNKS, WRITES_CHUNKS, SKIPPED_CHUNKS = 9, 6, 2
 
 
 def _fitting(items: list[dict[str, Any]], chunks: int) -> tuple[str, int]:
@@ -167,7 +168,7 @@ def _gathered(row: Mapping[str, Any], name: str) -> list[Any]:
 def _history_row(row: Mapping[str, Any]) -> dict[str, Any]:
     record = json.loads(row["record"])
     out = {**record, "detectedAt": record.get("detectedAt"), "changes": _gathered(row, "changes"),
-           "writes": _gathered(row, "writes")}
+           "skipped": _gathered(row, "skipped"), "writes": _gathered(row, "writes")}
     if row.get("omitted"):
         out["omitted"] = json.loads(row["omitted"])
     return out

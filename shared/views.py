@@ -33,7 +33,7 @@ def status_json(cluster: Cluster, state: ClusterState) -> dict[str, Any]:
 
 
 def failover_json(cluster: str, epoch: int, from_nva: str, to: str, dry_run: bool, duration_ms: int,
-                  changes: list[dict[str, Any]]) -> dict[str, Any]:
-    """FailoverResult (contract §4)."""
+                  changes: list[dict[str, Any]], skipped: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    """FailoverResult (contract §4); `skipped`: the writes it went on without, each with its reason."""
     return {"cluster": cluster, "epoch": epoch, "from": from_nva, "to": to, "dryRun": dry_run, "durationMs": duration_ms,
-            "changes": changes}
+            "changes": changes, "skipped": list(skipped or [])}

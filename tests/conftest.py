@@ -6,6 +6,7 @@ import itertools
 import logging
 import uuid
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -60,7 +61,7 @@ def nva_factory() -> Iterator[Callable[[], NvaProcess]]:
 
 
 def _deployed(azurite: Azurite, table_name: str, nva_factory: Callable[[], NvaProcess], monkeypatch: pytest.MonkeyPatch,
-              **shape: bool) -> Iterator[Rig]:
+              **shape: Any) -> Iterator[Rig]:
     with rig(azurite, table_name, nva_factory, **shape) as r:
         for name, value in r.arm.env().items():  # azure-identity and azure-core read these from the process
             monkeypatch.setenv(name, value)

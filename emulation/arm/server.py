@@ -265,6 +265,12 @@ class EmulatorServer:
         if (method, what) == ("DELETE", "updating"):
             world.clear_updating()
             return Response(200, {"updating": []})
+        if (method, what) == ("DELETE", "resources"):
+            return Response(200, {"removed": world.remove(str(body["id"]))})
+        if (method, what) == ("PUT", "locks"):
+            with world.lock:
+                world.locks = {str(s).lower().rstrip("/") for s in body.get("scopes") or []}
+            return Response(200, {"locks": sorted(world.locks)})
         if (method, what) == ("POST", "tokens"):
             return Response(200, {"token": svc.tokens.issue(str(body["principal"]))})
         if (method, what) == ("GET", "operations"):

@@ -195,6 +195,8 @@ class ArmService:
         if early is not None:
             return early
         self._authorize(req, params, principal)
+        if req.method in {"PUT", "DELETE", "PATCH"}:
+            self.world.check_unlocked(req.path)
         resp = self._dispatch(req, operation, params)
         resp.headers.update(limit_header)
         if fault is not None:

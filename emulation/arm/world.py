@@ -93,6 +93,7 @@ class World:
         self.busy: dict[str, str] = {}
         self.known: dict[str, str] = {}  # lower-cased id -> the id in its resource's own casing
         self.updating: dict[str, Updating] = {}
+        self.locks: set[str] = set()  # scopes under a ReadOnly management lock (lower-cased)
         self._ip_counter = itertools.count(4)
 
     # ----------------------------------------------------------------- seeding and inspection
@@ -119,6 +120,21 @@ class World:
                 stored = self._normalize(rid, copy.deepcopy(body), existing, new_etag())
                 self._set_state(stored, "Succeeded")
                 self.resources[rid.key] = stored
+
+    def remove(self, resource_id: str) -> bool:
+        """Someone deletes a resource (a decommissioned spoke's route table, say)."""
+        with self.lock:
+            self._settle()
+            return self.resources.pop(resource_id.lower().rstrip("/"), None) is not None
+
+    def check_unlocked(self, path: str) -> None:
+        """A write under a ReadOnly lock is refused as Azure refuses it: 409 ScopeLocked, naming the locked scope."""
+        with self.lock:
+            target = path.lower().rstrip("/")
+            held = sorted(s for s in self.locks if target == s or target.startswith(s + "/"))
+        if held:
+            raise ArmError(409, "ScopeLocked", f"The scope '{path}' cannot perform write operation because following scope(s) "
+                                               f"are locked: '{held[0]}'. Please remove the lock and try again.")
 
     def snapshot(self) -> list[Body]:
         with self.lock:

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable, Iterator
 
+import pytest
+
+from emulation.harness import Azurite, NvaProcess
+from shared.errors import RequestError
+from shared.policy import ManualRequest
+from tests.conftest import _deployed
+from tests.infra.bicep import role_actions
+from tests.infra.test_role_rbac import PRINCIPAL
 from tests.integration.rig import EventLog, Rig
-from tests.integration.test_failover import FAILOVER_WRITES, assert_on, settle, written
+from tests.integration.test_failover import FAILOVER_WRITES, OWNED, assert_on, settle, written
 
 
 def fail_over(world: Rig) -> dict[str, str]:
@@ -31,3 +41,107 @@ def test_an_attach_that_ends_failed_with_its_body_kept_is_written_again_and_comp
     completed = events.named("FailoverCompleted")
     assert len(completed) == 1 and completed[0]["to"] == "fw-b"
     assert [c["action"] for c in json.loads(completed[0]["changes"]) if c["resource"].endswith("fw-b-untrust")] == ["attachPublicIp"]
+
+
+# ------------------------------------------------------------------ partial beats none
+@pytest.fixture
+def estate(azurite: Azurite, table_name: str, nva_factory: Callable[[], NvaProcess],
+           monkeypatch: pytest.MonkeyPatch) -> Iterator[Rig]:
+    """The hub across three subscriptions, two configured tables in each; the second and third are discovered too."""
+    yield from _deployed(azurite, table_name, nva_factory, monkeypatch, subscriptions=3, listed_per_sub=2)
+
+
+def table(world: Rig, name: str) -> str:
+    return next(t for t in world.hub.all_tables if t.endswith("/" + name))
+
+
+def bad_day(world: Rig) -> dict[str, str]:
+    """A configured table deleted, another locked, the third subscription unreadable to the controller (its role is granted
+    on its spoke resource group only, so it cannot be listed), one table it may read but not write. Answers the
+    resources that must be skipped, with a word of each reason."""
+    subs = world.hub.subscriptions
+    full, reads = role_actions(), ["Microsoft.Network/routeTables/read", "Microsoft.Authorization/permissions/read"]
+    world.arm.control.rbac({PRINCIPAL: [
+        {"scope": f"/subscriptions/{subs[0]}/resourceGroups/hub-rg", "actions": full},
+        {"scope": f"/subscriptions/{subs[0]}/resourceGroups/spoke-rg", "actions": reads},
+        {"scope": f"/subscriptions/{subs[1]}", "actions": full},
+        {"scope": f"/subscriptions/{subs[2]}/resourceGroups/spoke-rg", "actions": full},
+    ]})
+    assert world.arm.control.delete(table(world, "spoke1-listed2-rt"))
+    world.arm.control.locks([table(world, "spoke2-listed2-rt")])
+    return {table(world, "spoke1-listed1-rt"): "Microsoft.Network/routeTables/write",
+            table(world, "spoke1-listed2-rt"): "not found",
+            table(world, "spoke2-listed2-rt"): "ScopeLocked",
+            f"/subscriptions/{subs[2]}": "AuthorizationFailed"}
+
+
+# The third subscription cannot be listed, but its configured tables' resource group can: the table found there is managed.
+MOVED = ("spoke2-listed1-rt", "spoke2-found1-rt", "spoke3-listed1-rt", "spoke3-listed2-rt", "spoke3-found1-rt")
+LEFT = ("spoke1-listed1-rt", "spoke2-listed2-rt")  # not permitted, locked
+
+
+def owned_hops(world: Rig) -> dict[str, set[str | None]]:
+    return {name: {routes[r] for r in OWNED} for name, routes in world.hops().items() if name in MOVED + LEFT}
+
+
+def assert_skipped(skipped: list[dict[str, str]], expected: dict[str, str]) -> None:
+    by_resource = {s["resource"].lower(): s["reason"] for s in skipped}
+    assert set(by_resource) == {r.lower() for r in expected}, by_resource
+    for resource, word in expected.items():
+        assert word in by_resource[resource.lower()], (resource, by_resource[resource.lower()])
+
+
+def test_an_automatic_failover_moves_everything_it_can_and_names_each_table_it_skipped(
+        estate: Rig, events: EventLog) -> None:
+    expected = bad_day(estate)
+    settle(estate)
+    readiness = {c["name"]: c for c in estate.engine().check("hub-fw")["checks"]}
+    assert "spoke1-listed2-rt" in readiness["resources"]["detail"], readiness["resources"]
+    assert estate.hub.subscriptions[2] in readiness["resources"]["detail"]
+    assert not readiness["permissions"]["ok"] and "spoke1-listed1-rt" in readiness["permissions"]["detail"]
+
+    fail_over(estate)
+    status = estate.engine().status("hub-fw")
+    assert (status["active"], status["phase"], status["epoch"]) == ("fw-b", "steady", 1)
+    assert estate.pip_holders() == ["fw-b-untrust"]
+    hops = owned_hops(estate)
+    assert {n: hops[n] for n in MOVED} == {n: {"10.0.2.5"} for n in MOVED}
+    assert {n: hops[n] for n in LEFT} == {n: {"10.0.2.4"} for n in LEFT}
+    completed = events.named("FailoverCompleted")
+    assert len(completed) == 1 and events.named("FailoverBlocked") == []
+    assert_skipped(json.loads(completed[0]["skipped"]), expected)
+    history = estate.engine().store.history("hub-fw")
+    assert [h["epoch"] for h in history] == [1]
+    assert_skipped(history[0]["skipped"], expected)
+
+    # Fixed: the grant, the lock, the listing. The next reconcile writes what was skipped (the deleted table is gone).
+    estate.arm.control.rbac(None)
+    estate.arm.control.locks([])
+    estate.policy["reconcileEverySeconds"] = 0.2
+    engine = estate.engine()
+    time.sleep(0.3)
+    engine.probe_cycle()
+    assert owned_hops(estate) == {n: {"10.0.2.5"} for n in MOVED + LEFT}
+    assert len(events.named("FailoverCompleted")) == 1
+
+
+def test_a_manual_failover_from_a_healthy_nva_is_all_or_nothing_unless_forced(estate: Rig, events: EventLog) -> None:
+    expected = bad_day(estate)
+    settle(estate)
+    engine = estate.engine()
+    estate.arm.control.clear_requests()
+    with pytest.raises(RequestError) as refused:
+        engine.failover("hub-fw", ManualRequest(target="fw-b"))
+    assert (refused.value.status, refused.value.code) == (409, "FailoverBlocked")
+    assert "spoke1-listed2-rt" in refused.value.message and "all or nothing" in refused.value.message
+    assert estate.writes() == [] and estate.pip_holders() == ["fw-a-untrust"]
+    assert engine.status("hub-fw")["phase"] == "steady"
+
+    answer = engine.failover("hub-fw", ManualRequest(target="fw-b", force=True))
+    assert (answer["from"], answer["to"]) == ("fw-a", "fw-b")
+    # Forced: no gate, so the table it may not write is tried, refused by Azure and skipped with Azure's reason.
+    assert_skipped(answer["skipped"], {**expected, table(estate, "spoke1-listed1-rt"): "AuthorizationFailed"})
+    assert estate.pip_holders() == ["fw-b-untrust"]
+    hops = owned_hops(estate)
+    assert {n: hops[n] for n in MOVED} == {n: {"10.0.2.5"} for n in MOVED}
+    assert len(events.named("FailoverCompleted")) == 1
