@@ -49,5 +49,12 @@ class RecordingStore:
                        timeline: Timeline | None = None) -> None:
         self.inner.append_history(cluster, record, changes, timeline)
 
+    def stage_history(self, cluster: str, record: FailoverRecord, changes: list[dict[str, Any]],
+                      timeline: Timeline | None = None) -> None:
+        self.inner.stage_history(cluster, record, changes, timeline)
+
+    def record_history(self, cluster: str, epoch: int) -> dict[str, Any] | None:
+        return self.inner.record_history(cluster, epoch)
+
     def history(self, cluster: str, limit: int = 20) -> list[dict[str, Any]]:
         return self.inner.history(cluster, limit)

@@ -10,7 +10,7 @@ from typing import Protocol
 
 from .config import Cluster
 from .desired import AzureView, Change, addresses_unread, plan_changes
-from .errors import EngineError, StateConflict
+from .errors import EngineError, NotAllWritable, StateConflict, WriteNotPermitted
 from .events import emit
 from .needs import needs_of
 from .permissions import Need, PermissionCache, Verdict, group_of
@@ -24,7 +24,7 @@ from .readiness import (
     standby_check,
     state_check,
 )
-from .state import ClusterState, StateStore
+from .state import ClusterState, Journal, StateStore
 
 _log = logging.getLogger("nva_failover.assess")
 
@@ -47,6 +47,31 @@ class Assessor:
         if self.permissions is None or not changes:
             return []
         return list(self.permissions.evaluate(needs_of(changes)).missing)
+
+    def admit(self, journal: Journal, changes: list[Change], partial: bool, skipped: dict[str, str]) -> list[Change]:
+        """Before the first write: stop when a needed write is known not to be permitted (a forced change goes ahead).
+        When the change may be partial (partial_allowed), only the address moves are gated: a route table whose write is
+        not permitted is left out and named in `skipped`. Otherwise it is all or nothing: anything unread stops it too."""
+        if journal.force:
+            return changes
+        if skipped and not partial:
+            raise NotAllWritable(journal.to_nva, [f"{r}: {why}" for r, why in skipped.items()])
+        missing = self.gate([c for c in changes if c.kind == "nic"] if partial else changes)
+        if missing:
+            raise WriteNotPermitted(journal.to_nva, [n.text() for n in missing])
+        if not partial:
+            return changes
+        kept, refused = [], []
+        for c in changes:
+            denied = self.gate([c]) if c.kind == "routeTable" else []
+            refused += [n.text() for n in denied]
+            if denied:
+                skipped[c.resource] = "not permitted: " + "; ".join(n.text() for n in denied)
+            else:
+                kept.append(c)
+        if refused and not kept and journal.kind == "repair":
+            raise WriteNotPermitted(journal.to_nva, refused)  # a repair with nothing it may write is blocked, as before
+        return kept
 
     def warm(self, cluster: Cluster) -> None:
         """Start reading, in the background, the permissions of the resource groups the configuration names."""
@@ -123,6 +148,12 @@ class Assessor:
         if changed(previous, readiness):
             emit("ReadinessChanged", cluster, ready=readiness.ready, failing=readiness.failing, detail=readiness.detail())
         return readiness, error
+
+
+def partial_allowed(state: ClusterState, journal: Journal) -> bool:
+    """Partial beats none (contract §6): a failover away from an NVA that has failed, a forced one and a drift repair go
+    on without the route tables they cannot read or write; a move away from a healthy NVA is all or nothing."""
+    return journal.force or journal.kind == "repair" or state.nva_health(journal.from_nva).healthy is False
 
 
 def with_check(readiness: Readiness, check: Check) -> Readiness:

@@ -14,14 +14,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import executor
-from .assess import Assessor, abandon, placement_ok, with_check
+from .assess import Assessor, abandon, partial_allowed, placement_ok, with_check
 from .azure_network import NetworkActions
+from .completion import announce
 from .config import Cluster, Config
 from .desired import AzureView, Change, addresses_unread, desired, plan_changes
 from .dispatch import Dispatch, Dispatcher
 from .errors import (
     EngineError,
-    NotAllWritable,
     PermanentError,
     RequestError,
     StateConflict,
@@ -34,7 +34,7 @@ from .history import WriteClock
 from .lease import LeaseKeeper, outlast
 from .policy import Event, ManualRequest, decide, decide_manual, initial_state, start
 from .probes import Prober
-from .state import ClusterState, FailoverRecord, Journal, StateStore, Timeline
+from .state import ClusterState, FailoverRecord, StateStore, Timeline
 from .views import failover_json, status_json
 
 _log = logging.getLogger("nva_failover.engine")
@@ -98,7 +98,7 @@ class Engine:
         return outcome
 
     def _cycle(self, cluster: Cluster) -> tuple[ClusterState, str]:
-        state = self._load(cluster)
+        state = self._announce(cluster, self._load(cluster))  # a completed failover whose record is still due
         results = self.prober.probe_all(cluster.nvas, cluster.policy.probe_timeout_seconds)
         owner = executor.new_token() if self.dispatcher else self.actor  # a change this run locks is the executor's
         plan = decide(results, state, cluster, self.clock(), owner, self._lease)
@@ -211,7 +211,7 @@ class Engine:
                     for c in changes:
                         emit("DriftDetected", cluster.name, resource=c.resource, expected=dict(c.after), found=dict(c.before))
                 step = "gate"
-                changes = self._gate(journal, changes, partial, skipped)
+                changes = self.assessor.admit(journal, changes, partial, skipped)
                 step = "write"
                 applied = self.network.apply(changes, want, timer.fenced(keeper.fence), done, skip if partial else None)
                 step = "verify"
@@ -248,31 +248,6 @@ class Engine:
         return self._complete(cluster, keeper, applied, Timeline(journal.detected_at, timer.writes()), passed_by), \
             [c.describe() for c in applied]
 
-    def _gate(self, journal: Journal, changes: list[Change], partial: bool, skipped: dict[str, str]) -> list[Change]:
-        """Before the first write: stop when a needed write is known not to be permitted (a forced failover goes ahead).
-        When the change may be partial, only the address moves are gated: a route table whose write is not permitted is
-        left out and named in `skipped`. Otherwise it is all or nothing: anything unread stops it too."""
-        if journal.force:
-            return changes
-        if skipped and not partial:
-            raise NotAllWritable(journal.to_nva, [f"{r}: {why}" for r, why in skipped.items()])
-        missing = self.assessor.gate([c for c in changes if c.kind == "nic"] if partial else changes)
-        if missing:
-            raise WriteNotPermitted(journal.to_nva, [n.text() for n in missing])
-        if not partial:
-            return changes
-        kept, refused = [], []
-        for c in changes:
-            denied = self.assessor.gate([c]) if c.kind == "routeTable" else []
-            refused += [n.text() for n in denied]
-            if denied:
-                skipped[c.resource] = "not permitted: " + "; ".join(n.text() for n in denied)
-            else:
-                kept.append(c)
-        if refused and not kept and journal.kind == "repair":
-            raise WriteNotPermitted(journal.to_nva, refused)  # a repair with nothing it may write is blocked, as before
-        return kept
-
     @staticmethod
     def _carry(cluster: Cluster, keeper: LeaseKeeper, view: AzureView) -> dict[str, Any]:
         """Record the floating IP configurations in the journal before any write removes one, so a run resuming after
@@ -296,19 +271,25 @@ class Engine:
                                     journal.started_at, now, int((now - journal.started_at).total_seconds() * 1000),
                                     tuple(skipped))
 
+        if record is not None:
+            if keeper.state.unrecorded not in (None, record.epoch):
+                self._announce(cluster, keeper.state)  # an earlier completion still due: its mark is about to be replaced
+            self.store.stage_history(cluster.name, record, changes, timeline)
+
         def done(state: ClusterState) -> ClusterState:
             finished = replace(state, phase="steady", active=journal.to_nva, journal=None)
-            return replace(finished, last_failover=record, last_failover_at=now) if record else finished
+            return replace(finished, last_failover=record, last_failover_at=now, unrecorded=record.epoch) if record else finished
 
         saved = keeper.commit(done)
         if record is not None:
-            self.store.append_history(cluster.name, record, changes, timeline)
-            emit("FailoverCompleted", cluster.name, epoch=record.epoch, to=record.to_nva, trigger=record.trigger,
-                 durationMs=record.duration_ms, changes=changes, skipped=skipped, **{"from": record.from_nva})
-        else:
-            for c in applied:
-                emit("DriftCorrected", cluster.name, resource=c.resource, expected=dict(c.after), found=dict(c.before))
+            return self._announce(cluster, saved)
+        for c in applied:
+            emit("DriftCorrected", cluster.name, resource=c.resource, expected=dict(c.after), found=dict(c.before))
         return saved
+
+    def _announce(self, cluster: Cluster, state: ClusterState) -> ClusterState:
+        """A completed failover's history row and FailoverCompleted, when still due (shared.completion)."""
+        return announce(self.store, cluster.name, state, lambda: self._load(cluster), self.tuning.flag_write_attempts)
 
     # ================================================================= operators
     def cluster(self, name: str) -> Cluster:
@@ -328,7 +309,7 @@ class Engine:
         started = time.monotonic()
         cluster = self.cluster(name)
         for _ in range(self.tuning.flag_write_attempts):
-            state = self._load(cluster)
+            state = self._announce(cluster, self._load(cluster))
             plan = decide_manual(state, cluster, request, self.clock(), self.actor, self._lease)
             to = plan.target
             assert to is not None
@@ -406,12 +387,6 @@ class Engine:
     def _emit(self, cluster: Cluster, events: Sequence[Event]) -> None:
         for event in events:
             emit(event.name, cluster.name, **dict(event.fields))
-
-
-def partial_allowed(state: ClusterState, journal: Journal) -> bool:
-    """Partial beats none (contract §6): a failover away from an NVA that has failed, a forced one and a drift repair go
-    on without the route tables they cannot read or write; a move away from a healthy NVA is all or nothing."""
-    return journal.force or journal.kind == "repair" or state.nva_health(journal.from_nva).healthy is False
 
 
 def _ms(started: float) -> int:

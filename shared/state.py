@@ -107,6 +107,10 @@ class ClusterState:
     last_failover_at: datetime | None = None
     alarm: str | None = None
     readiness: Readiness | None = None  # the last readiness computed (reconcile or check)
+    # Completion exactly once: the epoch of `last_failover` while its history row and FailoverCompleted are still due
+    # (set by the write that completes it), and who cleared that mark last (so each clearing write is unique).
+    unrecorded: int | None = None
+    recorded_by: str | None = None
     etag: str | None = None
 
     def nva_health(self, name: str) -> NvaHealth:
@@ -131,6 +135,14 @@ class StateStore(Protocol):
     def append_history(self, cluster: str, record: FailoverRecord, changes: list[dict[str, Any]],
                        timeline: Timeline | None = None) -> None:
         """Record a completed failover once; recording the same epoch again changes nothing."""
+
+    def stage_history(self, cluster: str, record: FailoverRecord, changes: list[dict[str, Any]],
+                      timeline: Timeline | None = None) -> None:
+        """Keep a failover's history row aside before the write that completes it (replacing an earlier attempt's)."""
+
+    def record_history(self, cluster: str, epoch: int) -> dict[str, Any] | None:
+        """Make the staged row of `epoch` its history row, once (idempotent on the row key); answers the row as
+        history() shows it, or None when neither a staged nor a history row exists."""
 
     def history(self, cluster: str, limit: int = 20) -> list[dict[str, Any]]:
         """The latest completed failovers, newest first: record_json's fields, changes, detectedAt and writes."""
@@ -205,6 +217,8 @@ def to_entity(state: ClusterState) -> dict[str, Any]:
         "lastFailoverAt": iso(state.last_failover_at) or "",
         "alarm": state.alarm or "",
         "readiness": state.readiness.to_text() if state.readiness else "",
+        "unrecorded": "" if state.unrecorded is None else str(state.unrecorded),
+        "recordedBy": state.recorded_by or "",
     }
 
 
@@ -223,6 +237,8 @@ def from_entity(entity: Mapping[str, Any], etag: str | None) -> ClusterState:
         last_failover_at=parse_time(entity.get("lastFailoverAt") or None),
         alarm=entity.get("alarm") or None,
         readiness=Readiness.from_text(entity.get("readiness") or None),
+        unrecorded=int(entity["unrecorded"]) if entity.get("unrecorded") else None,
+        recorded_by=entity.get("recordedBy") or None,
         etag=etag,
     )
 

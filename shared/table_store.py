@@ -95,32 +95,66 @@ class TableStateStore:
         if state.etag is None:
             return self.create(state)
         self._ensure_table()
-        with self._translated(f"save {state.name}"):
-            meta = self._table.update_entity(to_entity(state), mode=UpdateMode.REPLACE, etag=state.etag,
-                                             match_condition=MatchConditions.IfNotModified)
+        entity = to_entity(state)
+        try:
+            with self._translated(f"save {state.name}"):
+                meta = self._table.update_entity(entity, mode=UpdateMode.REPLACE, etag=state.etag,
+                                                 match_condition=MatchConditions.IfNotModified)
+        except StateConflict:
+            landed = self._landed(entity)
+            if landed is None:
+                raise
+            return replace(state, etag=landed)
         return _with_etag(state, meta)
+
+    def _landed(self, entity: Mapping[str, Any]) -> str | None:
+        """After a 412: the stored state's etag when it is exactly what this write wrote. The SDK retries a PUT whose
+        answer was lost; when the first attempt had landed, the retry's If-Match fails on our own write."""
+        try:
+            with self._translated("re-read after a conflict"):
+                stored = self._get(str(entity["PartitionKey"]), str(entity["RowKey"]))
+        except StateUnavailable:
+            return None
+        if stored is None or any(stored.get(k) != v for k, v in entity.items()):
+            return None
+        return str(stored.metadata["etag"])
 
     def append_history(self, cluster: str, record: FailoverRecord, changes: list[dict[str, Any]],
                        timeline: Timeline | None = None) -> None:
         self._ensure_table()
-        timed = timeline_json(timeline or Timeline())
-        stored_changes, omitted = _fitting(changes, CHANGES_CHUNKS)
-        stored_writes, omitted_writes = _fitting(timed["writes"], WRITES_CHUNKS)
-        entity = {
-            "PartitionKey": f"history.{cluster}",
-            "RowKey": f"{record.epoch:012d}",
-            "record": json.dumps({**record_json(record), "detectedAt": timed["detectedAt"]}),
-            "completedAt": iso(record.completed_at),
-            **_spilled("skipped", _fitting([dict(s) for s in record.skipped], SKIPPED_CHUNKS)[0]),
-            **_spilled("changes", stored_changes),
-            **_spilled("writes", stored_writes),
-            **({"omitted": json.dumps({"changes": omitted, "writes": omitted_writes})} if omitted or omitted_writes else {}),
-        }
+        entity = _history_entity(f"history.{cluster}", record, changes, timeline)
         with self._translated(f"history {cluster}"):
             try:
                 self._table.create_entity(entity)
             except ResourceExistsError:
                 pass  # recorded already, by this failover's earlier attempt
+
+    def stage_history(self, cluster: str, record: FailoverRecord, changes: list[dict[str, Any]],
+                      timeline: Timeline | None = None) -> None:
+        self._ensure_table()
+        with self._translated(f"stage history {cluster}"):
+            self._table.upsert_entity(_history_entity(f"staged.{cluster}", record, changes, timeline), mode=UpdateMode.REPLACE)
+
+    def record_history(self, cluster: str, epoch: int) -> dict[str, Any] | None:
+        self._ensure_table()
+        key = f"{epoch:012d}"
+        with self._translated(f"history {cluster}"):
+            staged = self._get(f"staged.{cluster}", key)
+            if staged is not None:
+                try:
+                    self._table.create_entity({**_plain(staged), "PartitionKey": f"history.{cluster}"})
+                except ResourceExistsError:
+                    pass  # recorded already: by an earlier attempt whose answer was lost, or by another run
+            row = self._get(f"history.{cluster}", key)
+            if staged is not None and row is not None:
+                self._table.delete_entity(f"staged.{cluster}", key)
+        return None if row is None else _history_row(row)
+
+    def _get(self, partition: str, row: str) -> Any:
+        try:
+            return self._table.get_entity(partition, row)
+        except ResourceNotFoundError:
+            return None
 
     def history(self, cluster: str, limit: int = 20) -> list[dict[str, Any]]:
         self._ensure_table()
@@ -128,6 +162,29 @@ class TableStateStore:
             rows = list(self._table.query_entities("PartitionKey eq @p", parameters={"p": f"history.{cluster}"}))
         rows.sort(key=lambda r: r["RowKey"], reverse=True)
         return [_history_row(r) for r in rows[:limit]]
+
+
+def _plain(entity: Mapping[str, Any]) -> dict[str, Any]:
+    """An entity as read, as a dict to write again (its metadata left behind)."""
+    return dict(entity.items())
+
+
+def _history_entity(partition: str, record: FailoverRecord, changes: list[dict[str, Any]],
+                    timeline: Timeline | None) -> dict[str, Any]:
+    """A failover's history row: the record, and its changes, skipped writes and timeline spilled over properties."""
+    timed = timeline_json(timeline or Timeline())
+    stored_changes, omitted = _fitting(changes, CHANGES_CHUNKS)
+    stored_writes, omitted_writes = _fitting(timed["writes"], WRITES_CHUNKS)
+    return {
+        "PartitionKey": partition,
+        "RowKey": f"{record.epoch:012d}",
+        "record": json.dumps({**record_json(record), "detectedAt": timed["detectedAt"]}),
+        "completedAt": iso(record.completed_at),
+        **_spilled("skipped", _fitting([dict(s) for s in record.skipped], SKIPPED_CHUNKS)[0]),
+        **_spilled("changes", stored_changes),
+        **_spilled("writes", stored_writes),
+        **({"omitted": json.dumps({"changes": omitted, "writes": omitted_writes})} if omitted or omitted_writes else {}),
+    }
 
 
 # A string property holds at most 64 KiB (32 K UTF-16 characters) and an entity 1 MiB: long lists are spilled over

@@ -87,7 +87,8 @@ def test_history_of_an_automatic_then_a_manual_failover(app_env: Rig) -> None:
         attach = next(w for w in writes if w["action"] == "attachPublicIp")
         assert when(attach["startedAt"]) >= when(detach["completedAt"])
     assert set(auto) == {"epoch", "from", "to", "trigger", "reason", "startedAt", "completedAt", "durationMs",
-                         "detectedAt", "changes", "writes"}
+                         "detectedAt", "changes", "skipped", "writes"}
+    assert auto["skipped"] == [] and manual["skipped"] == []
 
     assert [f["epoch"] for f in get("history", "clusters/hub-fw/history", "hub-fw", {"limit": "1"})[1]["failovers"]] == [2]
     assert [f["epoch"] for f in get("history", "clusters/hub-fw/history", "hub-fw", {"limit": "200"})[1]["failovers"]] == [2, 1]

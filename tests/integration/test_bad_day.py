@@ -5,12 +5,18 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from azure.core.exceptions import ServiceRequestError, ServiceResponseError
+from azure.core.pipeline.transport import RequestsTransport
+from azure.data.tables import TableClient
 
 from emulation.harness import Azurite, NvaProcess
+from shared.engine import Engine
 from shared.errors import RequestError
 from shared.policy import ManualRequest
+from shared.table_store import CLIENT_OPTIONS, TableStateStore
 from tests.conftest import _deployed
 from tests.infra.bicep import role_actions
 from tests.infra.test_role_rbac import PRINCIPAL
@@ -145,3 +151,72 @@ def test_a_manual_failover_from_a_healthy_nva_is_all_or_nothing_unless_forced(es
     hops = owned_hops(estate)
     assert {n: hops[n] for n in MOVED} == {n: {"10.0.2.5"} for n in MOVED}
     assert len(events.named("FailoverCompleted")) == 1
+
+
+# ------------------------------------------------------------------ completion exactly once
+class Losing(RequestsTransport):
+    """The state table's transport, losing answers the way a network does: `lose` picks the requests whose answer is
+    lost after they landed (ServiceResponseError: the SDK retries), `refuse` those that never get there (once each)."""
+
+    def __init__(self, lose: Callable[[Any], bool] = lambda r: False, refuse: Callable[[Any], bool] = lambda r: False) -> None:
+        super().__init__()
+        self.lose, self.refuse = lose, refuse
+        self.lost: list[str] = []
+        self.refused: list[str] = []
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        if not self.refused and self.refuse(request):
+            self.refused.append(request.url)
+            raise ServiceRequestError("connection refused")
+        response = super().send(request, **kwargs)
+        if not self.lost and self.lose(request):
+            self.lost.append(request.url)
+            raise ServiceResponseError("connection reset after the request was sent")
+        return response
+
+
+def body_of(request: Any) -> str:
+    data = request.data if isinstance(request.data, str | bytes) else request.body
+    return data.decode() if isinstance(data, bytes) else str(data or "")
+
+
+def with_transport(world: Rig, engine: Engine, transport: Losing, retry_total: int) -> None:
+    client = TableClient.from_connection_string(world.azurite.connection_string, table_name=world.table,
+                                                transport=transport, **{**CLIENT_OPTIONS, "retry_total": retry_total})
+    engine.store = TableStateStore(client)
+
+
+def completes(world: Rig, events: EventLog, engine: Engine) -> None:
+    world.nvas["fw-a"].set_mode("down")
+    for _ in range(3):
+        engine.probe_cycle()
+    status = engine.status("hub-fw")
+    assert (status["active"], status["phase"], status["epoch"]) == ("fw-b", "steady", 1)
+    assert len(events.named("FailoverCompleted")) == 1, "exactly one FailoverCompleted"
+    history = engine.store.history("hub-fw")
+    assert [h["epoch"] for h in history] == [1], "exactly one history record"
+    assert len(history[0]["changes"]) == len(FAILOVER_WRITES)
+    assert json.loads(events.named("FailoverCompleted")[0]["changes"]) == history[0]["changes"]
+
+
+def test_a_lost_answer_to_the_completing_write_is_recognised_as_ours(world: Rig, events: EventLog) -> None:
+    engine = world.engine()
+    settle(world)
+
+    def completing(request: Any) -> bool:  # the state write that ends the failover: steady on fw-b, journal cleared
+        text = body_of(request)
+        return request.method == "PUT" and '"active": "fw-b"' in text and '"journal": ""' in text
+    transport = Losing(lose=completing)
+    with_transport(world, engine, transport, retry_total=CLIENT_OPTIONS["retry_total"])
+    completes(world, events, engine)
+    assert transport.lost, "the completing write's answer was lost (and the SDK's retry got 412)"
+    assert events.named("RunFailed") == []
+
+
+def test_a_history_insert_that_fails_once_is_recorded_by_the_next_run(world: Rig, events: EventLog) -> None:
+    engine = world.engine()
+    settle(world)
+    transport = Losing(refuse=lambda r: r.method == "POST" and '"PartitionKey": "history.' in body_of(r))
+    with_transport(world, engine, transport, retry_total=0)
+    completes(world, events, engine)
+    assert transport.refused, "the history insert failed once"
