@@ -95,13 +95,16 @@ var roles = {
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
 }
+// One alert rule per entry (`rule` names it); `where` narrows the event. A completed failover that skipped writes (route
+// tables it could not read or write, contract "Partial beats none") alerts like a failed one: someone must act.
 var alertEvents = [
-  { name: 'FailoverCompleted', severity: 2, where: '', text: 'traffic moved to another NVA' }
-  { name: 'FailoverFailed', severity: 1, where: '', text: 'a failover step failed; the next run resumes it' }
-  { name: 'NoHealthyNva', severity: 0, where: '', text: 'the active NVA is down and no standby is healthy' }
-  { name: 'DriftDetected', severity: 3, where: '', text: 'a public IP or owned route differed from the recorded state' }
-  { name: 'ReadinessChanged', severity: 2, where: ' | where tostring(customDimensions.ready) =~ "false"', text: 'readiness turned to not ready: a failover now would fail or could not start (failing names the checks, detail says what to do)' }
-  { name: 'FailoverBlocked', severity: 1, where: '', text: 'a failover was not started because a write it needs is not permitted to the identity (missing names the actions and scopes)' }
+  { rule: 'FailoverCompleted', name: 'FailoverCompleted', severity: 2, where: '', text: 'traffic moved to another NVA' }
+  { rule: 'FailoverCompletedWithSkipped', name: 'FailoverCompleted', severity: 1, where: ' | where array_length(todynamic(tostring(customDimensions.skipped))) > 0', text: 'a failover completed without some writes: skipped names each route table (or subscription listing) it could not read or write, and why; the next reconcile writes them once it can' }
+  { rule: 'FailoverFailed', name: 'FailoverFailed', severity: 1, where: '', text: 'a failover step failed; the next run resumes it' }
+  { rule: 'NoHealthyNva', name: 'NoHealthyNva', severity: 0, where: '', text: 'the active NVA is down and no standby is healthy' }
+  { rule: 'DriftDetected', name: 'DriftDetected', severity: 3, where: '', text: 'a public IP or owned route differed from the recorded state' }
+  { rule: 'ReadinessChanged', name: 'ReadinessChanged', severity: 2, where: ' | where tostring(customDimensions.ready) =~ "false"', text: 'readiness turned to not ready: a failover now would fail or could not start (failing names the checks, detail says what to do)' }
+  { rule: 'FailoverBlocked', name: 'FailoverBlocked', severity: 1, where: '', text: 'a failover was not started because a write it needs is not permitted to the identity (missing names the actions and scopes)' }
 ]
 var heartbeatWindow = 'PT5M'
 var networkScopes = [for g in networkResourceGroups: '/subscriptions/${g.subscriptionId}/resourceGroups/${g.resourceGroup}']
@@ -457,10 +460,10 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
 }
 
 resource eventAlerts 'Microsoft.Insights/scheduledQueryRules@2023-12-01' = [for event in alertEvents: {
-  name: '${appName}-${event.name}'
+  name: '${appName}-${event.rule}'
   location: location
   properties: {
-    displayName: 'nva-failover: ${event.name}'
+    displayName: 'nva-failover: ${event.rule}'
     description: event.text
     severity: event.severity
     enabled: true

@@ -313,3 +313,20 @@ def test_rbac_enforces_actions_and_linked_joins(seeded: ArmEmulator) -> None:
     seeded.control.rbac({"system-assigned": [
         {"scope": hub_rg, "actions": [*base, "Microsoft.Network/publicIPAddresses/join/action"]}]})
     net.network_interfaces.begin_create_or_update("hub-rg", "fw-b-untrust", b).result()
+
+
+def test_a_readonly_lock_refuses_writes_409_scope_locked_and_a_deleted_table_is_gone(seeded: ArmEmulator) -> None:
+    net = client(seeded, retry_total=0)
+    table_id = HUB.listed_tables[0]
+    seeded.control.locks([table_id])
+    table = net.route_tables.get("spoke-rg", "spoke1-listed1-rt")  # reads pass a ReadOnly lock
+    with pytest.raises(HttpResponseError) as err:
+        net.route_tables.begin_create_or_update("spoke-rg", "spoke1-listed1-rt", table)
+    assert (err.value.status_code, err.value.error.code if err.value.error else None) == (409, "ScopeLocked")
+    assert table_id in str(err.value.message)
+    seeded.control.locks([])
+    assert seeded.control.delete(table_id)
+    with pytest.raises(HttpResponseError) as gone:
+        net.route_tables.get("spoke-rg", "spoke1-listed1-rt")
+    assert gone.value.status_code == 404
+    assert not seeded.control.delete(table_id)

@@ -61,7 +61,7 @@ def emitted_events() -> set[str]:
 
 def alert_queries() -> dict[str, str]:
     events = parsed("main.bicep")["variables"]["alertEvents"]["value"]
-    queries = {e["name"]: f'customEvents | where name == "{e["name"]}"' for e in events}
+    queries = {e["rule"]: f'customEvents | where name == "{e["name"]}"{e["where"]}' for e in events}
     heartbeat = resource("heartbeat")["properties"]["criteria"]["allOf"][0]["query"]
     queries["heartbeat"] = heartbeat
     return queries
@@ -148,6 +148,18 @@ def test_scripts(script: str) -> None:
 def test_waivers_have_reasons() -> None:
     waivers = json.loads((INFRA / "checkov-waivers.json").read_text())["waivers"]
     assert waivers and all(w["id"].startswith("CKV_") and len(w["reason"]) > 40 for w in waivers)
+
+
+def test_a_completed_failover_with_skipped_writes_alerts_like_a_failed_one() -> None:
+    events = parsed("main.bicep")["variables"]["alertEvents"]["value"]
+    rules = {e["rule"]: e for e in events}
+    assert len(rules) == len(events), "each alert rule has its own name"
+    skipped = rules["FailoverCompletedWithSkipped"]
+    assert skipped["name"] == "FailoverCompleted"
+    assert skipped["severity"] == rules["FailoverFailed"]["severity"] < rules["FailoverCompleted"]["severity"]
+    assert skipped["where"] == " | where array_length(todynamic(tostring(customDimensions.skipped))) > 0"
+    rule = resource("eventAlerts")["config"]
+    assert rule["name"] == "${appName}-${event.rule}" and rule["properties"]["displayName"] == "nva-failover: ${event.rule}"
 
 
 def test_readiness_alert_fires_on_not_ready_only_and_blocked_failovers_alert() -> None:

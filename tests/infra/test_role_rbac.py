@@ -58,9 +58,12 @@ def test_without_the_load_balancer_and_asg_parameter_the_failover_is_blocked(wor
 def test_the_role_is_minimal(world: Rig, events: EventLog, missing: str) -> None:
     status = fail_over(world, [a for a in role_actions() if a != missing])
     moved = (status["active"], status["phase"]) == ("fw-b", "steady") and world.pip_holders() == ["fw-b-untrust"]
+    # Partial beats none: without a route table action the failover completes, skipping the tables: not done either.
+    moved = moved and all(json.loads(e["skipped"]) == [] for e in events.named("FailoverCompleted"))
     denied = [r for r in world.arm.control.requests() if r["status"] == 403]
     blocked = [e for e in events.named("FailoverBlocked") if missing in e["missing"]]
-    assert denied or blocked, f"nothing was refused or blocked without {missing}"
+    skipped = [e for e in events.named("FailoverCompleted") if missing in e["skipped"]]
+    assert denied or blocked or skipped, f"nothing was refused, blocked or skipped without {missing}"
     if missing == "Microsoft.Authorization/permissions/read":  # needed to check, not to fail over
         permissions = {c["name"]: c for c in world.engine().check("hub-fw")["checks"]}["permissions"]
         assert "could not be read" in permissions["detail"], permissions
