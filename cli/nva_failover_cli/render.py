@@ -168,4 +168,7 @@ def failover(answer: Mapping[str, Any]) -> str:
                 f"at the app's wait limit; it goes on: see `nva-failover status {answer.get('cluster')}` and its history")
     kind = "dry run, nothing written" if answer.get("dryRun") else f"done in {seconds(answer.get('durationMs'))}"
     head = f"{answer.get('cluster')}: {answer.get('from')} -> {answer.get('to')}, epoch {answer.get('epoch')} ({kind})"
-    return head + "\n" + changes(answer.get("changes") or [])
+    skipped = answer.get("skipped") or []
+    tail = ("\n\nskipped (not read or written; the next reconcile writes them once it can):\n"
+            + table(("RESOURCE", "REASON"), [(s.get("resource"), s.get("reason")) for s in skipped])) if skipped else ""
+    return head + "\n" + changes(answer.get("changes") or []) + tail

@@ -136,6 +136,8 @@ def test_a_manual_failover_from_a_healthy_nva_is_all_or_nothing_unless_forced(es
     settle(estate)
     engine = estate.engine()
     estate.arm.control.clear_requests()
+    planned = engine.failover("hub-fw", ManualRequest(target="fw-b", dry_run=True))  # names what it could not read
+    assert {s["resource"] for s in planned["skipped"]} == {table(estate, "spoke1-listed2-rt"), f"/subscriptions/{estate.hub.subscriptions[2]}"}
     with pytest.raises(RequestError) as refused:
         engine.failover("hub-fw", ManualRequest(target="fw-b"))
     assert (refused.value.status, refused.value.code) == (409, "FailoverBlocked")
