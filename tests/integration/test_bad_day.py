@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -222,3 +223,31 @@ def test_a_history_insert_that_fails_once_is_recorded_by_the_next_run(world: Rig
     with_transport(world, engine, transport, retry_total=0)
     completes(world, events, engine)
     assert transport.refused, "the history insert failed once"
+
+
+def test_two_runs_that_both_see_a_completion_not_yet_recorded_announce_it_once(world: Rig, events: EventLog) -> None:
+    engine = world.engine()
+    settle(world)
+    transport = Losing(refuse=lambda r: r.method == "POST" and '"PartitionKey": "history.' in body_of(r))
+    with_transport(world, engine, transport, retry_total=0)
+    world.nvas["fw-a"].set_mode("down")
+    for _ in range(2):
+        engine.probe_cycle()
+    state = engine.store.load("hub-fw")
+    assert transport.refused and state is not None and state.unrecorded == 1, "completed, its record still due"
+    assert events.named("FailoverCompleted") == []
+    others = [world.engine() for _ in range(3)]
+    gate = threading.Barrier(len(others))
+
+    def run(e: Engine) -> None:
+        gate.wait()
+        e.probe_cycle()
+    threads = [threading.Thread(target=run, args=(e,)) for e in others]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert len(events.named("FailoverCompleted")) == 1
+    assert [h["epoch"] for h in engine.store.history("hub-fw")] == [1]
+    final = engine.store.load("hub-fw")
+    assert final is not None and final.unrecorded is None
