@@ -63,9 +63,9 @@ def table(world: Rig, name: str) -> str:
 
 
 def bad_day(world: Rig) -> dict[str, str]:
-    """A configured table deleted, another locked, the third subscription unreadable to the controller (its role is granted
-    on its spoke resource group only, so it cannot be listed), one table it may read but not write. Answers the
-    resources that must be skipped, with a word of each reason."""
+    """A configured table deleted, another locked, another whose writes a policy denies, the third subscription unreadable
+    to the controller (its role is granted on its spoke resource group only, so it cannot be listed), one table it may
+    read but not write. Answers the resources that must be skipped, with a word of each reason."""
     subs = world.hub.subscriptions
     full, reads = role_actions(), ["Microsoft.Network/routeTables/read", "Microsoft.Authorization/permissions/read"]
     world.arm.control.rbac({PRINCIPAL: [
@@ -76,15 +76,18 @@ def bad_day(world: Rig) -> dict[str, str]:
     ]})
     assert world.arm.control.delete(table(world, "spoke1-listed2-rt"))
     world.arm.control.locks([table(world, "spoke2-listed2-rt")])
+    world.arm.control.fault("status", operation="RouteTables_CreateOrUpdate", resource="spoke3-listed2-rt", status=403,
+                            code="RequestDisallowedByPolicy", message="Resource 'spoke3-listed2-rt' was disallowed by policy.")
     return {table(world, "spoke1-listed1-rt"): "Microsoft.Network/routeTables/write",
+            table(world, "spoke3-listed2-rt"): "RequestDisallowedByPolicy",
             table(world, "spoke1-listed2-rt"): "not found",
             table(world, "spoke2-listed2-rt"): "ScopeLocked",
             f"/subscriptions/{subs[2]}": "AuthorizationFailed"}
 
 
 # The third subscription cannot be listed, but its configured tables' resource group can: the table found there is managed.
-MOVED = ("spoke2-listed1-rt", "spoke2-found1-rt", "spoke3-listed1-rt", "spoke3-listed2-rt", "spoke3-found1-rt")
-LEFT = ("spoke1-listed1-rt", "spoke2-listed2-rt")  # not permitted, locked
+MOVED = ("spoke2-listed1-rt", "spoke2-found1-rt", "spoke3-listed1-rt", "spoke3-found1-rt")
+LEFT = ("spoke1-listed1-rt", "spoke2-listed2-rt", "spoke3-listed2-rt")  # not permitted, locked, denied by policy
 
 
 def owned_hops(world: Rig) -> dict[str, set[str | None]]:
@@ -124,6 +127,7 @@ def test_an_automatic_failover_moves_everything_it_can_and_names_each_table_it_s
     # Fixed: the grant, the lock, the listing. The next reconcile writes what was skipped (the deleted table is gone).
     estate.arm.control.rbac(None)
     estate.arm.control.locks([])
+    estate.arm.control.clear_faults()
     estate.policy["reconcileEverySeconds"] = 0.2
     engine = estate.engine()
     time.sleep(0.3)

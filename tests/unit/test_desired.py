@@ -11,6 +11,7 @@ from emulation.topology import UNRELATED_HOP, two_firewalls
 from shared.config import parse_config
 from shared.desired import AzureView, plan_changes, private_ips
 from shared.errors import PermanentError
+from shared.readiness import placement_check
 from tests.unit.seeded import seeded_view
 
 HUB = two_firewalls({n: {"protocol": "tcp", "address": "127.0.0.1", "port": 22} for n in ("fw-a", "fw-b")})
@@ -89,3 +90,9 @@ def test_a_failed_nic_that_is_not_the_clusters_is_never_written() -> None:
     seen = view()
     assert plan_changes(CLUSTER, "fw-a", AzureView({**seen.nics, outsider["id"].lower(): outsider}, seen.public_ips,
                                                    seen.route_tables)) == []
+
+
+def test_readiness_placement_counts_a_failed_resource_as_not_done() -> None:
+    check = placement_check(CLUSTER, "fw-a", view(_failed(HUB.resources, "spoke2-found1-rt")), True)
+    assert not check.ok and "spoke2-found1-rt (rewriteFailed" in check.detail
+    assert placement_check(CLUSTER, "fw-a", view(), True).ok
