@@ -22,6 +22,7 @@ from tests.conftest import _deployed
 from tests.infra.bicep import role_actions
 from tests.infra.test_role_rbac import PRINCIPAL
 from tests.integration.rig import EventLog, Rig
+from tests.integration.test_executor import queued
 from tests.integration.test_failover import FAILOVER_WRITES, OWNED, assert_on, settle, written
 
 
@@ -255,3 +256,18 @@ def test_two_runs_that_both_see_a_completion_not_yet_recorded_announce_it_once(w
     assert [h["epoch"] for h in engine.store.history("hub-fw")] == [1]
     final = engine.store.load("hub-fw")
     assert final is not None and final.unrecorded is None
+
+
+def test_through_the_queue_executor_the_failover_completes_with_the_same_skipped(estate: Rig, events: EventLog) -> None:
+    expected = bad_day(estate)
+    settle(estate)
+    engine = estate.engine(queue=True)
+    estate.nvas["fw-a"].set_mode("down")
+    engine.probe_cycle()
+    engine.probe_cycle()
+    [message] = queued(estate)
+    assert "done" in engine.execute("hub-fw", message)
+    assert estate.pip_holders() == ["fw-b-untrust"]
+    [completed] = events.named("FailoverCompleted")
+    assert_skipped(json.loads(completed["skipped"]), expected)
+    assert_skipped(engine.store.history("hub-fw")[0]["skipped"], expected)
