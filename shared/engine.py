@@ -20,14 +20,7 @@ from .completion import announce
 from .config import Cluster, Config
 from .desired import AzureView, Change, addresses_unread, desired, plan_changes
 from .dispatch import Dispatch, Dispatcher
-from .errors import (
-    EngineError,
-    PermanentError,
-    RequestError,
-    StateConflict,
-    StateUnavailable,
-    WriteNotPermitted,
-)
+from .errors import EngineError, PermanentError, RequestError, StateConflict, StateUnavailable, WriteNotPermitted
 from .events import emit
 from .floating import carried_configs
 from .history import WriteClock
