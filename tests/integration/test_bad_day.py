@@ -13,6 +13,8 @@ from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableClient
 
+from emulation.bad_day import mend, spoil
+from emulation.bad_day import table as bad_day_table
 from emulation.harness import Azurite, NvaProcess
 from shared.engine import Engine
 from shared.errors import RequestError
@@ -60,30 +62,12 @@ def estate(azurite: Azurite, table_name: str, nva_factory: Callable[[], NvaProce
 
 
 def table(world: Rig, name: str) -> str:
-    return next(t for t in world.hub.all_tables if t.endswith("/" + name))
+    return bad_day_table(world.hub, name)
 
 
 def bad_day(world: Rig) -> dict[str, str]:
-    """A configured table deleted, another locked, another whose writes a policy denies, the third subscription unreadable
-    to the controller (its role is granted on its spoke resource group only, so it cannot be listed), one table it may
-    read but not write. Answers the resources that must be skipped, with a word of each reason."""
-    subs = world.hub.subscriptions
-    full, reads = role_actions(), ["Microsoft.Network/routeTables/read", "Microsoft.Authorization/permissions/read"]
-    world.arm.control.rbac({PRINCIPAL: [
-        {"scope": f"/subscriptions/{subs[0]}/resourceGroups/hub-rg", "actions": full},
-        {"scope": f"/subscriptions/{subs[0]}/resourceGroups/spoke-rg", "actions": reads},
-        {"scope": f"/subscriptions/{subs[1]}", "actions": full},
-        {"scope": f"/subscriptions/{subs[2]}/resourceGroups/spoke-rg", "actions": full},
-    ]})
-    assert world.arm.control.delete(table(world, "spoke1-listed2-rt"))
-    world.arm.control.locks([table(world, "spoke2-listed2-rt")])
-    world.arm.control.fault("status", operation="RouteTables_CreateOrUpdate", resource="spoke3-listed2-rt", status=403,
-                            code="RequestDisallowedByPolicy", message="Resource 'spoke3-listed2-rt' was disallowed by policy.")
-    return {table(world, "spoke1-listed1-rt"): "Microsoft.Network/routeTables/write",
-            table(world, "spoke3-listed2-rt"): "RequestDisallowedByPolicy",
-            table(world, "spoke1-listed2-rt"): "not found",
-            table(world, "spoke2-listed2-rt"): "ScopeLocked",
-            f"/subscriptions/{subs[2]}": "AuthorizationFailed"}
+    """emulation.bad_day.spoil on this estate, with the role the templates grant."""
+    return spoil(world.arm.control, world.hub, PRINCIPAL, role_actions())
 
 
 # The third subscription cannot be listed, but its configured tables' resource group can: the table found there is managed.
@@ -126,9 +110,7 @@ def test_an_automatic_failover_moves_everything_it_can_and_names_each_table_it_s
     assert_skipped(history[0]["skipped"], expected)
 
     # Fixed: the grant, the lock, the listing. The next reconcile writes what was skipped (the deleted table is gone).
-    estate.arm.control.rbac(None)
-    estate.arm.control.locks([])
-    estate.arm.control.clear_faults()
+    mend(estate.arm.control)
     estate.policy["reconcileEverySeconds"] = 0.2
     engine = estate.engine()
     time.sleep(0.3)
