@@ -56,14 +56,15 @@ class Assessor:
             return changes
         if skipped and not partial:
             raise NotAllWritable(journal.to_nva, [f"{r}: {why}" for r, why in skipped.items()])
-        missing = self.gate([c for c in changes if c.kind == "nic"] if partial else changes)
-        if missing:
-            raise WriteNotPermitted(journal.to_nva, [n.text() for n in missing])
+        missing = set(self.gate(changes))  # one evaluation for every write, however many tables
+        moves = [n for n in needs_of([c for c in changes if c.kind == "nic"] if partial else changes) if n in missing]
+        if moves:
+            raise WriteNotPermitted(journal.to_nva, [n.text() for n in moves])
         if not partial:
             return changes
         kept, refused = [], []
         for c in changes:
-            denied = self.gate([c]) if c.kind == "routeTable" else []
+            denied = [n for n in needs_of([c]) if n in missing] if c.kind == "routeTable" else []
             refused += [n.text() for n in denied]
             if denied:
                 skipped[c.resource] = "not permitted: " + "; ".join(n.text() for n in denied)
