@@ -19,7 +19,8 @@ def announce(store: StateStore, cluster: str, state: ClusterState, load: Callabl
     """The write that completes a failover stages its history row first and marks it `unrecorded` (contract §6
     "Verified means done"). Whichever run sees the mark makes the staged row the history record (idempotent on its row
     key) and clears the mark with a conditional write; the run whose clearing write lands emits FailoverCompleted, from
-    what the state recorded. Never raises: whatever fails leaves the mark for the next run. Answers the state after."""
+    what the state recorded. Never raises: whatever fails leaves the mark for the next run. Answers the state after.
+    The one window left: a process killed between its clearing write landing and the emit (no I/O between them)."""
     record = state.last_failover
     if state.unrecorded is None or record is None or record.epoch != state.unrecorded:
         return state
