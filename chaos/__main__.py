@@ -73,9 +73,11 @@ def run(size: str) -> dict[str, Any]:
         assert the_lab.hub is not None
         config = fuzz_config(the_lab.hub.config, n["config_examples"])
         results["hostile"] = {"http": asdict(http), "config": asdict(config), "seconds": round(time.monotonic() - t, 1)}
-        print(f"hostile input: {http.cases} HTTP requests ({dict(sorted(http.answers.items()))}), 500s {len(http.server_errors)}, "
+        print(f"hostile input: {http.cases} HTTP requests ({dict(sorted(http.answers.items()))}; {http.deeper_than_allowed} "
+              f"nested deeper than allowed), 500s {len(http.server_errors)}, "
               f"rejected requests that changed state {len(http.rejected_but_changed)}; {config.cases} configurations "
-              f"({config.accepted} accepted, {config.rejected} rejected), errors without a field path {len(config.without_path)}, "
+              f"({config.accepted} accepted, {config.rejected} rejected, {config.deeper_than_allowed} nested too deep), "
+              f"errors without a field path {len(config.without_path)}, "
               f"crashes {len(config.crashes)}", flush=True)
         cluster = parse_config(the_lab.hub.config).clusters[0]
         flap = socket_check(the_lab.nvas["fw-a"], cluster, simulate_day(cluster), n["socket_probes"])

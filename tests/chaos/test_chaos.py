@@ -73,11 +73,12 @@ def test_hostile_http_and_configuration(chaos_lab: Lab, monkeypatch: pytest.Monk
 
     with pump(chaos_lab.env):  # the app's executor runs what a (valid, non-dry) manual failover queues
         http = fuzz_http(functions(), snapshot, examples=120)
-    assert http.cases >= 120
+    assert http.cases >= 120 and http.deeper_than_allowed > 0, "hostile input includes nesting deeper than allowed"
     assert http.server_errors == [] and http.rejected_but_changed == []
     assert set(http.answers) - {200, 400, 404, 409} == set(), http.answers
     config = fuzz_config(chaos_lab.hub.config, examples=250)
     assert config.rejected > 50 and config.without_path == [] and config.crashes == []
+    assert config.deeper_than_allowed > 0
 
 
 def test_flap_damping_for_a_simulated_day(chaos_lab: Lab) -> None:
