@@ -91,7 +91,7 @@ class Engine:
 
     def _cycle(self, cluster: Cluster) -> tuple[ClusterState, str]:
         state = self._load(cluster)
-        results = self.prober.probe_all(cluster.nvas, cluster.policy.probe_timeout_seconds)
+        results = self.prober.probe_all(cluster.nvas, cluster.policy.probe_timeout_seconds, cluster.name)
         owner = executor.new_token() if self.dispatcher else self.actor  # a change this run locks is the executor's
         plan = decide(results, state, cluster, self.clock(), owner, self._lease)
         if plan.action != "reconcile":
@@ -157,7 +157,7 @@ class Engine:
             state = self._load(cluster)
         except StateUnavailable as err:
             state, state_error = initial_state(cluster), str(err)
-        results = self.prober.probe_all(cluster.nvas, cluster.policy.probe_timeout_seconds)
+        results = self.prober.probe_all(cluster.nvas, cluster.policy.probe_timeout_seconds, cluster.name)
         healthy = [n for n, r in results.items() if r.ok]
         readiness = self.assessor.assess(cluster, state.active, healthy, self.clock(), self.assessor.survey(cluster), state_error)
         if state_error is None:
