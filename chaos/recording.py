@@ -15,10 +15,13 @@ from shared.state import ClusterState, FailoverRecord, StateStore, Timeline
 class RecordingStore:
     """Wraps a store; each successful create/save is one line: actor, old and new ETag, epoch, phase, journal."""
 
-    def __init__(self, inner: StateStore, path: Path, actor: str) -> None:
+    def __init__(self, inner: StateStore, path: Path, actor: str, lock: threading.Lock | None = None) -> None:
         self.inner, self.path, self.actor = inner, path, actor
-        self._lock = threading.Lock()
+        self._lock = lock or threading.Lock()
         self.conflicts = 0
+
+    def bounded(self, seconds: float) -> RecordingStore:
+        return RecordingStore(self.inner.bounded(seconds), self.path, self.actor, self._lock)
 
     def _record(self, old: str | None, new: ClusterState) -> None:
         j = new.journal
