@@ -67,6 +67,15 @@ class LeaseKeeper:
             return self._state
 
     def __enter__(self) -> LeaseKeeper:
+        """Confirm the lease with a renewal before anything is written: a holder whose state store cannot answer within
+        the bound would lose the lease halfway through the change, so it does not start (fence() stops its first write)
+        and the change is resumed by a run that can keep it."""
+        try:
+            self.commit(self._noted(None))
+        except StateConflict:
+            pass  # recorded in _lost
+        except EngineError as err:
+            self._lose(f"lease not confirmed by the state store in time, so nothing is written: {err}")
         self._thread.start()
         return self
 
