@@ -108,13 +108,15 @@ def _overlapping(spans: list[list[float]]) -> bool:
 
 
 def run_race(lab: Lab, actors: int = 8, rounds: int = 20, round_seconds: float = 2.0, seed: int = 1,
-             variants: list[dict[str, Any]] | None = None) -> RaceFigures:
+             variants: list[dict[str, Any]] | None = None, arm_latency: dict[str, float] | None = None) -> RaceFigures:
     """`variants`: one per actor (then `actors` is their number), each with extra `args` for chaos.actor (`skew=3`) and
-    `env` (another AzureWebJobsStorage, say)."""
+    `env` (another AzureWebJobsStorage, say). `arm_latency`: the emulator's write latencies, when not the lab's."""
     rng = random.Random(seed)
     actors = len(variants) if variants else actors
     lab.fresh()
     assert lab.arm is not None and lab.hub is not None
+    if arm_latency:
+        lab.arm.control.settings(latency=arm_latency, retry_after=10)
     figures = RaceFigures(actors=actors, rounds=rounds)
     work = Path(tempfile.mkdtemp(prefix="race-"))
     history, stop = work / "history.jsonl", work / "stop"

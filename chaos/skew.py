@@ -12,6 +12,8 @@ from .lab import Lab
 from .race import RaceFigures, run_race
 
 LATENCY_SECONDS = 1.5
+# Writes as slow as Azure's fast ones, so a failover lasts long enough for a takeover to land in the middle of it.
+ARM_LATENCY = {"networkInterfaces.write": 1.5, "routeTables.write": 1.0}
 
 
 @dataclass
@@ -27,7 +29,8 @@ def run_skew(lab: Lab, rounds: int = 20, round_seconds: float = 2.0, skews: tupl
         try:
             slow = {"AzureWebJobsStorage": lab.azurite.connection_string.replace(f":{lab.azurite.port}/", f":{far.port}/")}
             variants: list[dict[str, Any]] = [{"args": [f"skew={skew:g}"]}, {"env": slow}]
-            figures.runs[f"{skew:+g}s"] = run_race(lab, rounds=rounds, round_seconds=round_seconds, seed=7, variants=variants)
+            figures.runs[f"{skew:+g}s"] = run_race(lab, rounds=rounds, round_seconds=round_seconds, seed=7, variants=variants,
+                                                  arm_latency=ARM_LATENCY)
         finally:
             far.close()
     return figures
