@@ -156,3 +156,16 @@ def test_lease_path_calls_carry_their_bound_and_no_retry() -> None:
     store._ready = True
     assert store.bounded(1.0).load("hub-fw") is None and store.load("hub-fw") is None
     assert calls == [{"connection_timeout": 1.0, "read_timeout": 1.0, "timeout": 1.0, "retry_total": 0}, {}]
+
+
+def test_a_holder_whose_store_cannot_confirm_its_lease_in_time_writes_nothing() -> None:
+    from shared.errors import StateUnavailable
+
+    class Slow(MemoryStore):
+        def save(self, state: ClusterState) -> ClusterState:
+            raise StateUnavailable("save hub-fw: state table unreachable: timed out")
+
+    store = Slow(state_with(now() + timedelta(seconds=LEASE), owner="me"))
+    with LeaseKeeper(store, store.state, now, timedelta(seconds=LEASE), renew_every=LEASE / 5) as keeper, \
+            pytest.raises(StateConflict, match="lease not confirmed by the state store in time"):
+        keeper.fence("first write")
