@@ -169,10 +169,10 @@ class PermissionCache:
         listed_res.update(self._fetch([s for s in resource_scopes if not again(s)], False))
         missing = []
         for need in open_needs:
-            own = listed_res.get(need.scope.lower())
-            if own is None or own.grants is None:  # unreadable counts as granted, at the resource as at its group
+            own = listed_res.get(need.scope.lower())  # None: the need is at its group's scope, read and not granted
+            if own is not None and own.grants is None:  # unreadable counts as granted, at the resource as at its group
                 unreadable.add(need.scope)
-            elif not allows(own.grants, need.action):
+            elif own is None or not allows(own.grants, need.action):
                 missing.append(need)
         return Verdict(tuple(sorted(set(missing))), tuple(sorted(unreadable)))
 

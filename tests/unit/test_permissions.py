@@ -123,6 +123,8 @@ def test_unreadable_at_the_resource_counts_as_granted_as_at_its_group() -> None:
         assert verdict.missing == () and verdict.unreadable == (NIC,), verdict
     reader.grants[NIC.lower()] = ()  # readable and not granted: missing
     assert cache.evaluate([need], refresh=True).missing == (need,)
+    at_group = Need("Microsoft.Network/locations/operations/read", RG)  # read at its group, not granted: missing
+    assert cache.evaluate([at_group], refresh=True).missing == (at_group,)
 
 
 def test_refresh_reads_every_known_scope_again_and_the_gate_sees_a_revoked_grant() -> None:
