@@ -172,7 +172,7 @@ class PermissionCache:
             own = listed_res.get(need.scope.lower())  # None: the need is at its group's scope, read and not granted
             if own is not None and own.grants is None:  # unreadable counts as granted, at the resource as at its group
                 unreadable.add(need.scope)
-            elif own is None or not allows(own.grants, need.action):
+            elif own is None or not allows(own.grants or (), need.action):
                 missing.append(need)
         return Verdict(tuple(sorted(set(missing))), tuple(sorted(unreadable)))
 
