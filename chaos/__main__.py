@@ -1,4 +1,5 @@
-"""`make chaos`: racing actors, crash at every step, injected faults, hostile input, flap damping; figures to chaos/results.json."""
+"""`make chaos`: racing actors, skewed and slow actors, crash at every step, injected faults, hostile input, flap damping;
+figures to chaos/results.json."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from .flap import simulate_day, socket_check
 from .fuzz import fuzz_config, fuzz_http
 from .lab import ROOT, lab
 from .race import run_race
+from .skew import run_skew
 
 SIZES = {
-    "full": {"race_rounds": 20, "crash_runs": 3, "http_examples": 1500, "config_examples": 3000, "socket_probes": 400},
-    "small": {"race_rounds": 4, "crash_runs": 1, "http_examples": 150, "config_examples": 300, "socket_probes": 60},
+    "full": {"race_rounds": 20, "skew_rounds": 20, "crash_runs": 3, "http_examples": 1500, "config_examples": 3000, "socket_probes": 400},
+    "small": {"race_rounds": 4, "skew_rounds": 4, "crash_runs": 1, "http_examples": 150, "config_examples": 300, "socket_probes": 60},
 }
 
 
@@ -37,6 +39,14 @@ def run(size: str) -> dict[str, Any]:
               f"double failovers {race.double_failovers}, lost updates {race.lost_updates}, epoch regressions "
               f"{race.epoch_regressions}, duplicate writes {race.duplicate_writes}, writes outside a lock "
               f"{race.writes_outside_a_lock}, most NICs holding the public IP {race.max_nics_holding_public_ip}", flush=True)
+        t = time.monotonic()
+        skew = run_skew(the_lab, rounds=n["skew_rounds"])
+        results["skew"] = {**{k: asdict(v) for k, v in skew.runs.items()}, "seconds": round(time.monotonic() - t, 1)}
+        for offset, s in skew.runs.items():
+            print(f"skew and latency (one actor's clock {offset}, the other's state requests +1.5 s): {s.rounds} rounds, "
+                  f"{s.transitions} transitions, {s.epochs} epochs; most writers of Azure per transition "
+                  f"{s.max_writers_per_transition}, overlapping writers {s.transitions_with_overlapping_writers}, double "
+                  f"failovers {s.double_failovers}, duplicate writes {s.duplicate_writes}", flush=True)
         t = time.monotonic()
         crash = run_crashes(the_lab, runs=n["crash_runs"])
         results["crash"] = {**asdict(crash), "seconds": round(time.monotonic() - t, 1)}
@@ -73,9 +83,11 @@ def run(size: str) -> dict[str, Any]:
         assert the_lab.hub is not None
         config = fuzz_config(the_lab.hub.config, n["config_examples"])
         results["hostile"] = {"http": asdict(http), "config": asdict(config), "seconds": round(time.monotonic() - t, 1)}
-        print(f"hostile input: {http.cases} HTTP requests ({dict(sorted(http.answers.items()))}), 500s {len(http.server_errors)}, "
+        print(f"hostile input: {http.cases} HTTP requests ({dict(sorted(http.answers.items()))}; {http.deeper_than_allowed} "
+              f"nested deeper than allowed), 500s {len(http.server_errors)}, "
               f"rejected requests that changed state {len(http.rejected_but_changed)}; {config.cases} configurations "
-              f"({config.accepted} accepted, {config.rejected} rejected), errors without a field path {len(config.without_path)}, "
+              f"({config.accepted} accepted, {config.rejected} rejected, {config.deeper_than_allowed} nested too deep), "
+              f"errors without a field path {len(config.without_path)}, "
               f"crashes {len(config.crashes)}", flush=True)
         cluster = parse_config(the_lab.hub.config).clusters[0]
         flap = socket_check(the_lab.nvas["fw-a"], cluster, simulate_day(cluster), n["socket_probes"])
@@ -92,6 +104,10 @@ def table(results: dict[str, Any]) -> str:
         ("racing actors", f"{r['actors']} actors x {r['rounds']} rounds, {r['transitions']} transitions, {r['epochs']} epochs",
          f"double failovers {r['double_failovers']}, lost updates {r['lost_updates']}, duplicate writes {r['duplicate_writes']}, "
          f"writes outside a lock {r['writes_outside_a_lock']}, max NICs with the public IP {r['max_nics_holding_public_ip']}"),
+        *[(f"skew and latency, clock {k}", f"2 actors x {s['rounds']} rounds, {s['transitions']} transitions, {s['epochs']} epochs",
+           f"most writers of Azure per transition {s['max_writers_per_transition']}, overlapping writers "
+           f"{s['transitions_with_overlapping_writers']}, double failovers {s['double_failovers']}")
+          for k, s in results["skew"].items() if k != "seconds"],
         ("crash at every step", f"{c['points']} points x {c['runs'] // max(1, c['points'])} runs",
          f"finished by the first scheduled run {c['completed_by_first_scheduled_run']}/{c['runs']}, longest crash to converged "
          f"{c['longest_crash_to_converged_seconds']:.2f} s, longest public IP on no NVA after a crash "

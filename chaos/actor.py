@@ -8,10 +8,12 @@ import os
 import random
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from chaos.lab import PATIENT, QUICK, ROOT, executor_pump
 from chaos.recording import RecordingStore
+from shared.engine import utc_now
 from shared.errors import EngineError
 from shared.policy import ManualRequest
 from shared.settings import build_engine
@@ -20,9 +22,12 @@ from shared.settings import build_engine
 def main() -> None:
     actor, history, stop, seed = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
     rng = random.Random(seed)
-    patient = len(sys.argv) > 5 and sys.argv[5] == "patient"
-    engine = build_engine(os.environ, ROOT, PATIENT if patient else QUICK, actor)
+    options = sys.argv[5:]  # "patient"; "skew=<seconds>": this instance's clock runs that far ahead (or behind)
+    engine = build_engine(os.environ, ROOT, PATIENT if "patient" in options else QUICK, actor)
     engine.store = RecordingStore(engine.store, history, actor)
+    skew = timedelta(seconds=sum(float(o.split("=", 1)[1]) for o in options if o.startswith("skew=")))
+    if skew:
+        engine.clock = lambda: utc_now() + skew
     cycles = manual = 0
     pump = executor_pump(engine, os.environ).start()
     while not stop.exists():

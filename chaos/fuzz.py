@@ -13,6 +13,7 @@ import azure.functions as func
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from shared.bounded_json import MAX_DEPTH, depth
 from shared.config import parse_config
 from shared.errors import ConfigError
 
@@ -27,9 +28,16 @@ ROUTES = {"list_clusters": ("GET", "clusters"), "get_cluster": ("GET", "clusters
 json_scalars = st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False) | st.text(max_size=40)
 json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner,
                                                                                                         max_size=4), max_leaves=12)
+# Nesting deeper than any parser may recurse: 5 KB of "[" (a RecursionError once), and deep objects and arrays after a
+# valid start, up to 60 000 levels.
+deep_text = st.one_of(st.just("[" * 5120), st.builds(lambda start, opener, n: start + opener * n,
+                                                       st.sampled_from(["", '{"reason": ', '{"clusters": ']),
+                                                       st.sampled_from(["[", '{"a": ', '[{"target": ']),
+                                                       st.integers(MAX_DEPTH + 1, 60_000)))
 field_names = st.sampled_from(["target", "reason", "force", "dryRun", "dry_run", "Target", "", "colour"])
 bodies = st.one_of(
     st.binary(max_size=200),
+    deep_text.map(str.encode),
     json_values.map(lambda v: json.dumps(v).encode()),
     st.dictionaries(field_names, json_values, max_size=4).map(lambda v: json.dumps(v).encode()),
     st.fixed_dictionaries({}, optional={"target": st.sampled_from(["fw-a", "fw-b", "fw-z", "", "FW-B"]) | st.text(max_size=8),
@@ -47,6 +55,7 @@ class HttpFigures:
     answers: dict[int, int] = field(default_factory=dict)
     server_errors: list[str] = field(default_factory=list)
     rejected_but_changed: list[str] = field(default_factory=list)
+    deeper_than_allowed: int = 0  # requests whose body nests deeper than the parsers allow
 
 
 def fuzz_http(functions: dict[str, Any], snapshot: Callable[[], Any], examples: int, seed: int = 0) -> HttpFigures:
@@ -60,7 +69,9 @@ def fuzz_http(functions: dict[str, Any], snapshot: Callable[[], Any], examples: 
     @given(name=st.sampled_from(sorted(ROUTES)), cluster=cluster_names, body=bodies, hdrs=headers)
     def case(name: str, cluster: str, body: bytes, hdrs: dict[str, str]) -> None:
         method, route = ROUTES[name]
-        if name == "failover":
+        nested = depth(body.decode("utf-8", errors="replace"))
+        figures.deeper_than_allowed += nested > MAX_DEPTH
+        if name == "failover" and nested <= MAX_DEPTH:
             try:
                 doc = json.loads(body)
                 if isinstance(doc, dict):
@@ -91,6 +102,7 @@ class ConfigFigures:
     rejected: int = 0
     without_path: list[str] = field(default_factory=list)
     crashes: list[str] = field(default_factory=list)
+    deeper_than_allowed: int = 0
 
 
 def _mutations(doc: dict[str, Any]) -> st.SearchStrategy[Any]:
@@ -135,9 +147,10 @@ def fuzz_config(valid: dict[str, Any], examples: int, seed: int = 0) -> ConfigFi
 
     @settings(max_examples=examples, deadline=None, derandomize=seed == 0, database=None,
               suppress_health_check=list(HealthCheck))
-    @given(doc=st.one_of(_mutations(valid), json_values, st.text(max_size=60)))
+    @given(doc=st.one_of(_mutations(valid), json_values, st.text(max_size=60), deep_text))
     def case(doc: Any) -> None:
         figures.cases += 1
+        figures.deeper_than_allowed += isinstance(doc, str) and depth(doc) > MAX_DEPTH
         try:
             parse_config(doc if isinstance(doc, str) else json.dumps(doc))
             figures.accepted += 1

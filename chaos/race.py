@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -29,23 +30,37 @@ class RaceFigures:
     max_nics_holding_public_ip: int = 0
     duplicate_writes: int = 0
     writes_outside_a_lock: int = 0
+    unanswered_writes_that_landed: int = 0  # state writes whose answer was lost (timed out) that the chain shows landed
+    max_writers_per_transition: int = 0  # distinct actors writing Azure within one lock (one failover or repair)
+    transitions_with_several_writers: int = 0
+    transitions_with_overlapping_writers: int = 0  # two actors writing Azure at once (one after the other is a handover)
     converged: bool = False
     problems: list[str] = field(default_factory=list)
 
 
 def check(history: list[dict[str, Any]], writes: list[dict[str, Any]], figures: RaceFigures) -> RaceFigures:
     """The history must be one ETag chain; epochs only grow along it; each epoch starts once; writes sit inside locks, once."""
+    unanswered = {rec["old"] for rec in history if rec.get("uncertain")}  # saves that timed out: they may have landed
+    history = [rec for rec in history if not rec.get("uncertain")]
     successors: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
     for rec in history:
         successors[rec["old"]].append(rec)
     figures.transitions = len(history)
     figures.lost_updates = sum(len(v) - 1 for v in successors.values() if len(v) > 1)
+    produced = {rec["new"] for rec in history}
+    orphans = sorted((r for r in history if r["old"] is not None and r["old"] not in produced), key=lambda r: r["t"])
     chain: list[dict[str, Any]] = []
     etag: str | None = None
     seen: set[str | None] = set()
-    while successors.get(etag) and etag not in seen:
+    while etag not in seen:
         seen.add(etag)
-        rec = successors[etag][0]
+        if successors.get(etag):
+            rec = successors[etag][0]
+        elif etag in unanswered and orphans:  # a write whose answer was lost landed: the chain goes on after it
+            rec = orphans.pop(0)
+            figures.unanswered_writes_that_landed += 1
+        else:
+            break
         chain.append(rec)
         etag = rec["new"]
     if len(chain) != len(history):
@@ -69,6 +84,7 @@ def check(history: list[dict[str, Any]], writes: list[dict[str, Any]], figures: 
     figures.epochs = max((r["epoch"] for r in chain), default=0)
     figures.double_failovers = sum(n - 1 for n in starts.values() if n > 1)
     per_window: Counter[tuple[str, str]] = Counter()
+    writers: dict[str, dict[str, list[float]]] = defaultdict(dict)  # window -> actor -> [first, last] write
     for w in writes:
         inside = [name for start, end, name in windows if start - 0.05 <= w["at"] <= end + 0.05]
         if not inside:
@@ -76,22 +92,41 @@ def check(history: list[dict[str, Any]], writes: list[dict[str, Any]], figures: 
             figures.problems.append(f"write outside any lock: {w['path']} at {w['at']}")
             continue
         per_window[(inside[0], w["path"].lower())] += 1
+        span = writers[inside[0]].setdefault(str(w.get("principal")), [w["at"], w["at"]])
+        span[0], span[1] = min(span[0], w["at"]), max(span[1], w["at"])
     figures.duplicate_writes = sum(n - 1 for n in per_window.values() if n > 1)
+    figures.max_writers_per_transition = max((len(v) for v in writers.values()), default=0)
+    figures.transitions_with_several_writers = sum(len(v) > 1 for v in writers.values())
+    figures.transitions_with_overlapping_writers = sum(_overlapping(list(v.values())) for v in writers.values())
+    figures.problems += [f"{name}: written by {sorted(v)}" for name, v in writers.items() if len(v) > 1]
     return figures
 
 
-def run_race(lab: Lab, actors: int = 8, rounds: int = 20, round_seconds: float = 2.0, seed: int = 1) -> RaceFigures:
+def _overlapping(spans: list[list[float]]) -> bool:
+    ordered = sorted(spans)
+    return any(b[0] <= a[1] for a, b in itertools.pairwise(ordered))
+
+
+def run_race(lab: Lab, actors: int = 8, rounds: int = 20, round_seconds: float = 2.0, seed: int = 1,
+             variants: list[dict[str, Any]] | None = None, arm_latency: dict[str, float] | None = None) -> RaceFigures:
+    """`variants`: one per actor (then `actors` is their number), each with extra `args` for chaos.actor (`skew=3`) and
+    `env` (another AzureWebJobsStorage, say). `arm_latency`: the emulator's write latencies, when not the lab's."""
     rng = random.Random(seed)
+    actors = len(variants) if variants else actors
     lab.fresh()
     assert lab.arm is not None and lab.hub is not None
+    if arm_latency:
+        lab.arm.control.settings(latency=arm_latency, retry_after=10)
     figures = RaceFigures(actors=actors, rounds=rounds)
     work = Path(tempfile.mkdtemp(prefix="race-"))
     history, stop = work / "history.jsonl", work / "stop"
     procs = []
     with Watcher(lab.arm, lab.hub.public_ip) as watcher:
         for i in range(actors):
-            env = {**os.environ, **lab.env, "AZURE_CLIENT_ID": f"actor-{i}", "PYTHONPATH": str(ROOT)}
-            procs.append(subprocess.Popen([sys.executable, "-m", "chaos.actor", f"actor-{i}", str(history), str(stop), str(seed + i)],
+            variant = variants[i] if variants else {}
+            env = {**os.environ, **lab.env, "AZURE_CLIENT_ID": f"actor-{i}", "PYTHONPATH": str(ROOT), **variant.get("env", {})}
+            procs.append(subprocess.Popen([sys.executable, "-m", "chaos.actor", f"actor-{i}", str(history), str(stop), str(seed + i),
+                                           *variant.get("args", [])],
                                           env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
         time.sleep(3)  # let them start and see the NVAs healthy
         for _ in range(rounds):

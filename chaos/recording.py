@@ -8,21 +8,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-from shared.errors import StateConflict
+from shared.errors import StateConflict, StateUnavailable
 from shared.state import ClusterState, FailoverRecord, StateStore, Timeline
 
 
 class RecordingStore:
     """Wraps a store; each successful create/save is one line: actor, old and new ETag, epoch, phase, journal."""
 
-    def __init__(self, inner: StateStore, path: Path, actor: str) -> None:
+    def __init__(self, inner: StateStore, path: Path, actor: str, lock: threading.Lock | None = None) -> None:
         self.inner, self.path, self.actor = inner, path, actor
-        self._lock = threading.Lock()
+        self._lock = lock or threading.Lock()
         self.conflicts = 0
 
-    def _record(self, old: str | None, new: ClusterState) -> None:
+    def bounded(self, seconds: float) -> RecordingStore:
+        return RecordingStore(self.inner.bounded(seconds), self.path, self.actor, self._lock)
+
+    def _record(self, old: str | None, new: ClusterState, uncertain: bool = False) -> None:
         j = new.journal
-        line = {"t": time.time(), "actor": self.actor, "old": old, "new": new.etag, "epoch": new.epoch, "phase": new.phase,
+        line = {"t": time.time(), "actor": self.actor, "old": old, "new": None if uncertain else new.etag, "epoch": new.epoch,
+                "phase": new.phase, **({"uncertain": True} if uncertain else {}),
                 "active": new.active, "journal": None if j is None else {"kind": j.kind, "epoch": j.epoch, "to": j.to_nva,
                                                                          "owner": j.lease_owner}}
         with self._lock, self.path.open("a") as f:
@@ -41,6 +45,9 @@ class RecordingStore:
             saved = self.inner.save(state)
         except StateConflict:
             self.conflicts += 1
+            raise
+        except StateUnavailable:
+            self._record(state.etag, state, uncertain=True)  # no answer: it may have landed all the same
             raise
         self._record(state.etag, saved)
         return saved

@@ -1,4 +1,5 @@
-"""A TCP proxy on loopback that can pass, refuse (nothing listening) or black-hole connections: Azurite failing."""
+"""A TCP proxy on loopback that can pass, refuse (nothing listening) or black-hole connections, or delay every request:
+Azurite failing, or far away."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ MODES = ("pass", "refuse", "blackhole")
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:port to a target; `set_mode` refuses new connections or swallows everything sent."""
+    """Forwards 127.0.0.1:port to a target; `set_mode` refuses new connections or swallows everything sent. `delay`
+    seconds are added to everything sent towards the target (each request), whether or not the client still waits."""
 
-    def __init__(self, target: tuple[str, int], host: str = "127.0.0.1") -> None:
+    def __init__(self, target: tuple[str, int], host: str = "127.0.0.1", delay: float = 0.0) -> None:
         self.target = target
         self.host = host
+        self.delay = delay
         self.mode = "pass"
         self._lock = threading.Lock()
         self._conns: list[socket.socket] = []
@@ -56,13 +59,15 @@ class TcpProxy:
                 continue
             with self._lock:
                 self._conns.append(upstream)
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+            for a, b, delay in ((client, upstream, self.delay), (upstream, client, 0.0)):
+                threading.Thread(target=self._pump, args=(a, b, delay), daemon=True).start()
 
     @staticmethod
-    def _pump(src: socket.socket, dst: socket.socket) -> None:
+    def _pump(src: socket.socket, dst: socket.socket, delay: float = 0.0) -> None:
         try:
             while data := src.recv(65536):
+                if delay:
+                    time.sleep(delay)
                 dst.sendall(data)
         except OSError:
             pass

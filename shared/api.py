@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from . import bounded_json
 from .config import NAME
 from .engine import Engine
 from .errors import ConfigError, EngineError, RequestError, StateUnavailable
@@ -71,7 +72,7 @@ def parse_body(operation: str, raw: bytes) -> _Body | None:
     if not text.strip():
         text = "{}"
     try:
-        data = json.loads(text)
+        data = bounded_json.loads(text, max_bytes=MAX_BODY)
     except ValueError as err:
         raise RequestError(400, "InvalidRequest", f"the body is not valid JSON: {err}") from None
     if not isinstance(data, dict):

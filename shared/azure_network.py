@@ -105,8 +105,9 @@ class AzureNetwork:
     """The one Azure implementation of NetworkActions."""
 
     def __init__(self, credential: TokenCredential, endpoint: str, tuning: NetworkTuning | None = None,
-                 pacer: Pacer | None = None) -> None:
+                 pacer: Pacer | None = None, denied: Callable[[], None] | None = None) -> None:
         self._credential = credential
+        self._denied = denied  # told of every write Azure refuses with 403 (AuthorizationFailed, LinkedAuthorizationFailed)
         self.pacer = pacer or Pacer()
         self._held = threading.local()  # .write: seconds this thread's write waited for budget (extends its deadline)
         self._endpoint = endpoint.rstrip("/")
@@ -156,6 +157,8 @@ class AzureNetwork:
             headers = response.http_response.headers
             self.pacer.observe(sub, kind, headers.get(f"x-ms-ratelimit-remaining-subscription-{kind}"),
                                headers.get("Retry-After"), response.http_response.status_code)
+        if response.http_response.status_code == 403 and response.http_request.method != "GET" and self._denied:
+            self._denied()  # a grant revoked since the permissions were read: the next gate must not trust them
 
     # ----------------------------------------------------------------- retries
     def _backoff(self, raw: Exception, what: str, attempt: int, deadline: float) -> float:

@@ -11,10 +11,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from . import bounded_json
 from .config_scope import FloatingIp, RouteFilter, floating_checks
 from .errors import ConfigError
 
 NAME = r"^[a-z0-9-]{1,63}$"
+MAX_DOCUMENT = 4 * 1024 * 1024  # a configuration larger than this is refused before it is parsed
 _SEG = r"[^/]+"
 IPCONFIG_ID = re.compile(
     rf"^/subscriptions/{_SEG}/resourceGroups/{_SEG}/providers/Microsoft\.Network/networkInterfaces/{_SEG}/ipConfigurations/{_SEG}$", re.I)
@@ -249,7 +251,7 @@ def parse_config(document: str | bytes | Mapping[str, Any]) -> Config:
     """Validate a configuration document; raise ConfigError naming every offending field."""
     if isinstance(document, str | bytes):
         try:
-            raw = json.loads(document)
+            raw = bounded_json.loads(document, max_bytes=MAX_DOCUMENT)
         except ValueError as err:
             raise ConfigError([f"(document): not valid JSON: {err}"]) from None
     else:
@@ -257,7 +259,11 @@ def parse_config(document: str | bytes | Mapping[str, Any]) -> Config:
     if not isinstance(raw, Mapping):
         raise ConfigError(["(document): must be a JSON object with a 'clusters' array"])
     try:
-        config = Config.model_validate_json(json.dumps(raw))
+        text = json.dumps(raw)
+    except (RecursionError, TypeError, ValueError) as err:
+        raise ConfigError([f"(document): not a JSON document: {type(err).__name__}"]) from None
+    try:
+        config = Config.model_validate_json(text)
     except ValidationError as err:
         problems = []
         for e in err.errors(include_url=False):

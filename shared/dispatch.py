@@ -12,9 +12,11 @@ from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 
+from . import bounded_json
 from .errors import PermanentError, TransientError
 
 DEFAULT_QUEUE = "nva-ha-changes"
+MAX_MESSAGE = 64 * 1024  # what an Azure Storage queue message can hold
 TOKEN_PREFIX = "queued:"  # a journal's lease owner while its change waits on the queue for an executor
 # A hung request to the queue must not stall the timer: it falls back to running the change itself.
 CLIENT_OPTIONS: dict[str, Any] = {"connection_timeout": 3, "read_timeout": 5, "retry_total": 1, "retry_backoff_factor": 0.2}
@@ -38,7 +40,7 @@ class Dispatch:
     def parse(cls, raw: bytes | str) -> Dispatch:
         """A message as the queue delivers it; ValueError naming what is wrong."""
         try:
-            data = json.loads(raw)
+            data = bounded_json.loads(raw, max_bytes=MAX_MESSAGE)
         except ValueError as err:
             raise ValueError(f"not JSON: {err}") from None
         if not isinstance(data, dict):

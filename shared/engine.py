@@ -20,11 +20,11 @@ from .completion import announce
 from .config import Cluster, Config
 from .desired import AzureView, Change, addresses_unread, desired, plan_changes
 from .dispatch import Dispatch, Dispatcher
-from .errors import EngineError, PermanentError, RequestError, StateConflict, StateUnavailable, WriteNotPermitted
+from .errors import ConfigError, EngineError, PermanentError, RequestError, StateConflict, StateUnavailable, WriteNotPermitted
 from .events import emit
 from .floating import carried_configs
 from .history import WriteClock
-from .lease import LeaseKeeper, outlast
+from .lease import LeaseKeeper, LeaseWatch, lease_problems, outlast, store_timeout
 from .policy import Event, ManualRequest, decide, decide_manual, initial_state, start
 from .probes import Prober
 from .state import ClusterState, FailoverRecord, StateStore, Timeline
@@ -39,12 +39,23 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class Tuning:
-    """Engine timing: how long a lease holds, how often it is renewed, how many times a flag write is retried."""
+    """Engine timing: how long a lease holds, how often it is renewed and how long a state-store call on the lease path
+    may take (timings that cannot keep a lease are a ConfigError), how many times a flag write is retried."""
 
     lease_seconds: float = 2.5  # half the default schedule's 5 s period (shared.schedule.lease_seconds)
     renew_every_seconds: float = 0.5
     flag_write_attempts: int = 5
     manual_wait_seconds: float = 200.0  # a queued manual failover answers 202 after this (Azure cuts HTTP at 230 s)
+    store_timeout_seconds: float | None = None  # default: 0.4 of the lease (1 s of 2.5 s), one try
+
+    def __post_init__(self) -> None:
+        problems = lease_problems(self.lease_seconds, self.renew_every_seconds, self.store_timeout)
+        if problems:
+            raise ConfigError(problems)
+
+    @property
+    def store_timeout(self) -> float:
+        return self.store_timeout_seconds if self.store_timeout_seconds is not None else store_timeout(self.lease_seconds)
 
 
 def default_actor() -> str:
@@ -66,6 +77,7 @@ class Engine:
         self.tuning = tuning or Tuning()
         self._lease = timedelta(seconds=self.tuning.lease_seconds)
         self.dispatcher = dispatcher  # None: changes run inside the run that locked them
+        self._lease_watch = LeaseWatch()  # other actors' leases as this process has seen them
         self.assessor = assessor or Assessor(network, None)
 
     # ================================================================= the timer
@@ -92,12 +104,13 @@ class Engine:
 
     def _cycle(self, cluster: Cluster) -> tuple[ClusterState, str]:
         state = self._announce(cluster, self._load(cluster))  # a completed failover whose record is still due
-        results = self.prober.probe_all(cluster.nvas, cluster.policy.probe_timeout_seconds)
+        results = self.prober.probe_all(cluster.nvas, cluster.policy.probe_timeout_seconds, cluster.name)
         owner = executor.new_token() if self.dispatcher else self.actor  # a change this run locks is the executor's
         plan = decide(results, state, cluster, self.clock(), owner, self._lease)
         if plan.action != "reconcile":
             self.assessor.warm(cluster)  # a new process reads its permissions in the background; later, a no-op
-        if not plan.record and state.journal is not None and not executor.dispatched(state.journal.lease_owner):
+        if state.journal is not None and not executor.dispatched(state.journal.lease_owner) and state.journal.lease_owner != owner:
+            # Another actor's lease, judged by what this process sees of it, never by its timestamps (clocks differ):
             lapsed = self._outlast(cluster, state)  # a crashed actor's change is resumed by this run, not a later one
             if lapsed is None:
                 return state, plan.reason
@@ -123,8 +136,10 @@ class Engine:
         return state, plan.reason
 
     def _outlast(self, cluster: Cluster, state: ClusterState) -> ClusterState | None:
-        """Watch another actor's live lease (lease.outlast): the state once it lapsed unrenewed, None if its actor lives."""
-        return outlast(lambda: self.store.load(cluster.name), state, self.clock, self.tuning.lease_seconds)
+        """Watch another actor's lease by local observation (lease.outlast), with reads bounded well inside the lease: the
+        state once it lapsed unrenewed on this process's clock, None if its actor lives."""
+        store = self.store.bounded(self.tuning.store_timeout)
+        return outlast(lambda: store.load(cluster.name), state, self.clock, self.tuning.lease_seconds, self._lease_watch)
 
     def _reconcile(self, cluster: Cluster, state: ClusterState, healthy: list[str] | None = None) -> tuple[ClusterState, str]:
         """Read Azure back and assess readiness; when Azure differs from the recorded active, take the lock and repair it.
@@ -161,7 +176,7 @@ class Engine:
             state = self._load(cluster)
         except StateUnavailable as err:
             state, state_error = initial_state(cluster), str(err)
-        results = self.prober.probe_all(cluster.nvas, cluster.policy.probe_timeout_seconds)
+        results = self.prober.probe_all(cluster.nvas, cluster.policy.probe_timeout_seconds, cluster.name)
         healthy = [n for n, r in results.items() if r.ok]
         readiness = self.assessor.assess(cluster, state.active, healthy, self.clock(), self.assessor.survey(cluster), state_error)
         if state_error is None:
@@ -303,6 +318,12 @@ class Engine:
         cluster = self.cluster(name)
         for _ in range(self.tuning.flag_write_attempts):
             state = self._announce(cluster, self._load(cluster))
+            if state.journal is not None and not executor.dispatched(state.journal.lease_owner) and not request.dry_run:
+                lapsed = self._outlast(cluster, state)  # a live actor's change is never taken over, whatever the clocks
+                if lapsed is None:
+                    raise RequestError(409, "FailoverInProgress", f"a {state.journal.kind} of {name} to "
+                                       f"{state.journal.to_nva} (epoch {state.journal.epoch}) is in progress")
+                state = lapsed
             plan = decide_manual(state, cluster, request, self.clock(), self.actor, self._lease)
             to = plan.target
             assert to is not None

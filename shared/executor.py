@@ -88,8 +88,9 @@ def execute(engine: Engine, name: str, message: Dispatch) -> str:
             journal = state.journal
             if journal is None or (journal.kind, journal.epoch) != (message.kind, message.epoch):
                 return "nothing to do: the change is done or was superseded"
-            if journal.lease_owner != message.token and journal.lease_live(engine.clock()):
-                lapsed = engine._outlast(cluster, state)  # another executor's (renewed) or a newer dispatch's (not renewed)
+            if journal.lease_owner != message.token and (not dispatched(journal.lease_owner) or journal.lease_live(engine.clock())):
+                # another executor's lease, watched whatever its timestamps say (clocks differ), or a newer dispatch's
+                lapsed = engine._outlast(cluster, state)
                 if lapsed is None:
                     return "stood down: another actor holds the change"
                 state = lapsed

@@ -1,4 +1,11 @@
-"""Holds a change's lease while it runs: renews it, records finished steps, and fences writes once it is lost."""
+"""Holds a change's lease while it runs, and judges other actors' leases by what this process has seen of them.
+
+Leases are judged on each process's own monotonic clock, never by comparing one instance's timestamps with another's
+(Kubernetes' leader election does the same: client-go's observedRecord / observedTime). The holder counts its lease
+from the moment it sent the write that renewed it; a watcher counts it from the moment it first saw that renewal, which
+is later. So whatever the clocks of the instances say, and however slow the state store is, the holder's lease ends
+(and its writes stop, `fence`) before any watcher counts it lapsed.
+"""
 
 from __future__ import annotations
 
@@ -11,29 +18,64 @@ from datetime import datetime, timedelta
 from .errors import EngineError, StateConflict
 from .state import ClusterState, Journal, StateStore
 
+RELEASED = ""  # the lease owner of a change its actor let go (after a handled failure): any run may resume it at once
+STORE_TIMEOUT_SHARE = 0.4  # a state-store call on the lease path may take this share of the lease, one try, no retry
+
+
+def store_timeout(lease_seconds: float) -> float:
+    return round(lease_seconds * STORE_TIMEOUT_SHARE, 3)
+
+
+def lease_problems(lease_seconds: float, renew_every_seconds: float, timeout_seconds: float) -> list[str]:
+    """Why these timings cannot keep a lease (empty when they can): client-go's LeaseDuration > RenewDeadline > RetryPeriod."""
+    if lease_seconds <= 0 or renew_every_seconds <= 0 or timeout_seconds <= 0:
+        return [f"lease timing: lease ({lease_seconds:g} s), renewal interval ({renew_every_seconds:g} s) and state-store "
+                f"timeout ({timeout_seconds:g} s) must all be greater than 0"]
+    problems = []
+    if renew_every_seconds * 2 > lease_seconds:
+        problems.append(f"lease timing: renewing every {renew_every_seconds:g} s cannot keep a {lease_seconds:g} s lease "
+                        "(a lease must see at least two renewals)")
+    if renew_every_seconds + timeout_seconds >= lease_seconds:
+        problems.append(f"lease timing: a renewal due every {renew_every_seconds:g} s whose state-store call may take "
+                        f"{timeout_seconds:g} s does not land within the {lease_seconds:g} s lease")
+    return problems
+
 
 class LeaseKeeper:
-    """Owns every state write while a change is in flight, so they form one ETag chain."""
+    """Owns every state write while a change is in flight, so they form one ETag chain; each of them renews the lease."""
 
     def __init__(self, store: StateStore, state: ClusterState, clock: Callable[[], datetime], lease: timedelta,
-                 renew_every: float) -> None:
+                 renew_every: float, timeout: float | None = None) -> None:
         assert state.journal is not None
-        self._store = store
+        seconds = lease.total_seconds()
+        self._store = store.bounded(timeout or store_timeout(seconds))  # lease-path calls end well inside the lease
         self._state = state
         self._clock = clock
         self._lease = lease
         self._renew_every = renew_every
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
+        self._lock = threading.Lock()  # serialises commits; held across the network call, so fence() never takes it
+        self._guard = threading.Lock()  # guards the fields below; never held across I/O
+        # Until a renewal of ours lands: the lease we were given, written by our own clock before it was sent.
+        self._valid_until = time.monotonic() + (state.journal.lease_until - clock()).total_seconds()
         self._lost: str | None = None
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name=f"lease-{state.name}", daemon=True)
 
     @property
     def state(self) -> ClusterState:
-        with self._lock:
+        with self._guard:
             return self._state
 
     def __enter__(self) -> LeaseKeeper:
+        """Confirm the lease with a renewal before anything is written: a holder whose state store cannot answer within
+        the bound would lose the lease halfway through the change, so it does not start (fence() stops its first write)
+        and the change is resumed by a run that can keep it."""
+        try:
+            self.commit(self._noted(None))
+        except StateConflict:
+            pass  # recorded in _lost
+        except EngineError as err:
+            self._lose(f"lease not confirmed by the state store in time, so nothing is written: {err}")
         self._thread.start()
         return self
 
@@ -42,49 +84,75 @@ class LeaseKeeper:
         self._thread.join()
 
     def commit(self, change: Callable[[ClusterState], ClusterState], attempts: int = 5) -> ClusterState:
-        """Write change(state) conditionally. When someone else wrote meanwhile (a pause, a health record) and the
-        journal is still ours, re-apply the change on what they wrote; when it is not ours, the lease is lost."""
+        """Write change(state) conditionally, renewing the lease with it. When someone else wrote meanwhile (a pause, a
+        health record) and the journal is still ours, re-apply the change on what they wrote; when it is not ours, the
+        lease is lost."""
         with self._lock:
-            if self._lost is not None:
-                raise StateConflict(self._lost)
             for _ in range(attempts):
+                with self._guard:
+                    if self._lost is not None:
+                        raise StateConflict(self._lost)
+                    current = self._state
+                sent = time.monotonic()
                 try:
-                    self._state = self._store.save(change(self._state))
-                    return self._state
+                    saved = self._store.save(self._renewing(change)(current))
                 except StateConflict as err:
-                    fresh = self._store.load(self._state.name)
-                    if fresh is None or not _same_journal(fresh, self._state):
-                        self._lost = f"lease lost: {err}"
-                        raise StateConflict(self._lost) from err
-                    self._state = fresh
-            self._lost = "lease lost: the state kept changing"
-            raise StateConflict(self._lost)
+                    fresh = self._store.load(current.name)
+                    if fresh is None or not _same_journal(fresh, current):
+                        self._lose(f"lease lost: {err}")
+                        raise StateConflict(f"lease lost: {err}") from err
+                    with self._guard:
+                        self._state = fresh
+                    continue
+                with self._guard:
+                    self._state = saved
+                    if saved.journal is not None:
+                        self._valid_until = sent + self._lease.total_seconds()
+                return saved
+            self._lose("lease lost: the state kept changing")
+            raise StateConflict("lease lost: the state kept changing")
 
-    def _renewed(self, step: str | None) -> Callable[[ClusterState], ClusterState]:
-        def renew(state: ClusterState) -> ClusterState:
+    def _lose(self, why: str) -> None:
+        with self._guard:
+            self._lost = why
+
+    def _renewing(self, change: Callable[[ClusterState], ClusterState]) -> Callable[[ClusterState], ClusterState]:
+        """The change, and the lease renewed from now for its length (recorded, so a watcher waits as long)."""
+        def renewed(state: ClusterState) -> ClusterState:
+            after = change(state)
+            journal = after.journal
+            if journal is None or journal.lease_owner == RELEASED:
+                return after
+            return replace(after, journal=replace(journal, lease_until=self._clock() + self._lease,
+                                                  lease_seconds=self._lease.total_seconds()))
+        return renewed
+
+    def _noted(self, step: str | None) -> Callable[[ClusterState], ClusterState]:
+        def note(state: ClusterState) -> ClusterState:
             journal = state.journal
             assert journal is not None
-            steps = (*journal.steps, step) if step else journal.steps
-            return replace(state, journal=replace(journal, steps=steps, lease_until=self._clock() + self._lease))
-        return renew
+            return replace(state, journal=replace(journal, steps=(*journal.steps, step))) if step else state
+        return note
 
     def _save(self, step: str | None) -> None:
         try:
-            self.commit(self._renewed(step))
+            self.commit(self._noted(step))
         except StateConflict:
             pass  # recorded in _lost: fence() stops the next write
         except EngineError:
-            pass  # the store is down: keep the lease we have; fence() stops us once it lapses
+            pass  # the store is down or slow: keep the lease we have; fence() stops us once it lapses
 
     def release(self) -> None:
-        """After a handled failure: let the next run resume at once instead of waiting for the lease to lapse."""
+        """After a handled failure: let the next run resume at once instead of waiting for the lease to lapse. The
+        release is the owner RELEASED, which a watcher trusts whatever its clock says."""
         def lapse(state: ClusterState) -> ClusterState:
             assert state.journal is not None
-            return replace(state, journal=replace(state.journal, lease_until=self._clock()))
+            return replace(state, journal=replace(state.journal, lease_owner=RELEASED, lease_until=self._clock()))
         try:
             self.commit(lapse)
         except EngineError:
             pass  # the lease lapses on its own
+        self._lose("lease released")
 
     def _loop(self) -> None:
         while not self._stop.wait(self._renew_every):
@@ -95,14 +163,15 @@ class LeaseKeeper:
         self._save(step)
 
     def fence(self, what: str) -> None:
-        """Called before every Azure write: stop if another actor has taken the lease, or ours has lapsed."""
-        with self._lock:
-            if self._lost is not None:
-                raise StateConflict(f"{what}: {self._lost}")
-            journal = self._state.journal
-            assert journal is not None
-            if not journal.lease_live(self._clock()):
-                raise StateConflict(f"{what}: lease expired at {journal.lease_until.isoformat()} (state store unreachable?)")
+        """Called before every Azure write: stop if another actor has taken the lease, or ours has lapsed on our own
+        monotonic clock (counted from the sending of our last renewal that landed). Never waits on I/O."""
+        with self._guard:
+            lost, valid_until = self._lost, self._valid_until
+        if lost is not None:
+            raise StateConflict(f"{what}: {lost}")
+        left = valid_until - time.monotonic()
+        if left <= 0:
+            raise StateConflict(f"{what}: lease lapsed {-left:.2f} s ago unrenewed (state store slow or unreachable?)")
 
 
 def _same_journal(a: ClusterState, b: ClusterState) -> bool:
@@ -111,25 +180,63 @@ def _same_journal(a: ClusterState, b: ClusterState) -> bool:
         jb.kind, jb.epoch, jb.lease_owner, jb.to_nva)
 
 
+def _lease_key(j: Journal) -> tuple[object, ...]:
+    """What changes when a lease is renewed, taken or let go (any write its holder makes renews it)."""
+    return (j.kind, j.epoch, j.to_nva, j.lease_owner, j.lease_until, j.steps)
+
+
+class LeaseWatch:
+    """What this process has seen of other actors' leases: each cluster's latest lease record and when (on this process's
+    monotonic clock) it first saw it. client-go's observedRecord and observedTime."""
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._seen: dict[str, tuple[tuple[object, ...], float]] = {}
+
+    def since(self, cluster: str, journal: Journal) -> float:
+        """When this process first saw this lease record, unchanged since (now, if it is new to it)."""
+        key = _lease_key(journal)
+        with self._lock:
+            seen = self._seen.get(cluster)
+            if seen is None or seen[0] != key:
+                seen = self._seen[cluster] = (key, self._monotonic())
+            return seen[1]
+
+
 def outlast(load: Callable[[], ClusterState | None], state: ClusterState, clock: Callable[[], datetime],
-            lease_seconds: float) -> ClusterState | None:
-    """Watch another actor's live lease: None as soon as it is renewed or the change moves on (its actor is alive);
-    the state once it has lapsed unrenewed (its actor is gone). Leases last half a schedule period and are renewed
-    five times per lease, so this tells a live actor within a fifth of a lease and a dead one within one lease."""
+            lease_seconds: float, watch: LeaseWatch | None = None) -> ClusterState | None:
+    """Watch another actor's lease by local observation, whatever its timestamps say: None as soon as it is renewed or
+    the change moves on (its actor is alive); the state once a lease's length has passed on this process's clock since
+    it first saw the lease record, and a read asked after that still finds it unchanged (its actor is gone). The state
+    answered has the lease lapsed by this process's clock (same ETag), so a conditional write takes it over.
+
+    The lease's length is the holder's (recorded with each renewal), at least ours. A run watches for at most one of
+    our leases; a longer one is watched on by later runs of this process, which remember when they first saw it."""
     journal = state.journal
     assert journal is not None
+    if journal.lease_owner == RELEASED:
+        return _lapsed(state, clock)
+    watch = watch or LeaseWatch()
+    since = watch.since(state.name, journal)
+    length = max(lease_seconds, journal.lease_seconds or 0.0)
     poll = lease_seconds / 10
     give_up = time.monotonic() + lease_seconds + poll
-    while journal.lease_live(clock()):
-        if time.monotonic() > give_up:
-            return None  # a lease longer than ours (another app on a slower schedule): its own runs resume it
-        time.sleep(poll)
+    while True:
+        time.sleep(max(0.0, min(poll, since + length - time.monotonic())))
+        asked = time.monotonic()
         fresh = load()
-        if fresh is None or fresh.journal is None or not _same_lease(fresh.journal, journal):
+        if fresh is None or fresh.journal is None or _lease_key(fresh.journal) != _lease_key(journal):
+            if fresh is not None and fresh.journal is not None:
+                watch.since(state.name, fresh.journal)
             return None
         state = fresh
-    return state
+        if asked - since >= length:
+            return _lapsed(state, clock)
+        if time.monotonic() > give_up:
+            return None  # a lease longer than ours (another app on a slower schedule): the next runs watch on
 
 
-def _same_lease(a: Journal, b: Journal) -> bool:
-    return (a.kind, a.epoch, a.to_nva, a.lease_owner, a.lease_until) == (b.kind, b.epoch, b.to_nva, b.lease_owner, b.lease_until)
+def _lapsed(state: ClusterState, clock: Callable[[], datetime]) -> ClusterState:
+    assert state.journal is not None
+    return replace(state, journal=replace(state.journal, lease_until=min(state.journal.lease_until, clock())))

@@ -20,6 +20,8 @@ IPCONFIG_JOINS: dict[str, str] = {
     "loadBalancerBackendAddressPools": "Microsoft.Network/loadBalancers/backendAddressPools/join/action",
     "loadBalancerInboundNatRules": "Microsoft.Network/loadBalancers/inboundNatRules/join/action",
     "applicationGatewayBackendAddressPools": "Microsoft.Network/applicationGateways/backendAddressPools/join/action",
+    # chained to a gateway load balancer: the reference is to its frontend IP configuration
+    "gatewayLoadBalancer": "Microsoft.Network/loadBalancers/frontendIPConfigurations/join/action",
 }
 
 

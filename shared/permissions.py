@@ -132,6 +132,14 @@ class PermissionCache:
             self.reads += 1
             self._pending.pop(key, None)
 
+    def refresh(self) -> None:
+        """Azure refused a write (403): read every scope known again, in the background, so that the next gate sees a
+        grant revoked within the cache's life. A gate that needs one of them meanwhile waits for its read."""
+        with self._lock:
+            for key, listed in self._listed.items():
+                if key not in self._pending:
+                    self._pending[key] = self._pool.submit(self._prefetched, key, listed.scope)
+
     def evaluate(self, needs: Sequence[Need], refresh: bool = False) -> Verdict:
         """Which needs are not granted. Reads each resource group once (cached); a need the group does not grant is
         looked up at its own resource (a grant on the resource or its parent). A denial seen in the cache is re-read."""
@@ -161,10 +169,11 @@ class PermissionCache:
         listed_res.update(self._fetch([s for s in resource_scopes if not again(s)], False))
         missing = []
         for need in open_needs:
-            own = listed_res.get(need.scope.lower())
-            if own is not None and own.grants is not None and allows(own.grants, need.action):
-                continue
-            missing.append(need)
+            own = listed_res.get(need.scope.lower())  # None: the need is at its group's scope, read and not granted
+            if own is not None and own.grants is None:  # unreadable counts as granted, at the resource as at its group
+                unreadable.add(need.scope)
+            elif own is None or not allows(own.grants or (), need.action):
+                missing.append(need)
         return Verdict(tuple(sorted(set(missing))), tuple(sorted(unreadable)))
 
     def errors(self, scopes: Iterable[str]) -> list[str]:

@@ -1,19 +1,19 @@
-"""Probes NVAs over TCP, HTTP and HTTPS, all in parallel, each bounded by the cluster's probe timeout."""
+"""Probes NVAs over TCP, HTTP and HTTPS, all in parallel, each bounded by the cluster's probe timeout, clusters apart."""
 
 from __future__ import annotations
 
 import socket
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 import requests
 import urllib3
 
 from .config import Nva, Probe
+from .probe_pools import BoundedResolver, ClusterPools, Lookup, getaddrinfo_lookup
 
 
 @dataclass(frozen=True)
@@ -26,12 +26,13 @@ class ProbeResult:
 
 
 class Prober(Protocol):
-    def probe_all(self, nvas: Sequence[Nva], timeout: float) -> dict[str, ProbeResult]:
-        """Probe every NVA at once; every NVA gets a result within about `timeout` seconds."""
+    def probe_all(self, nvas: Sequence[Nva], timeout: float, cluster: str = "") -> dict[str, ProbeResult]:
+        """Probe every NVA at once; every NVA gets a result within about `timeout` seconds. `cluster` names whose probes
+        these are: each cluster's probes run apart from every other cluster's."""
 
 
-def _url(probe: Probe) -> str:
-    host = f"[{probe.address}]" if ":" in probe.address else probe.address
+def _url(probe: Probe, address: str) -> str:
+    host = f"[{address}]" if ":" in address else address
     return f"{probe.protocol}://{host}:{probe.port}{probe.path}"
 
 
@@ -43,34 +44,43 @@ class NetworkProber:
     otherwise happen ~40 times a day at a 5 s schedule; with three tries, about once in 10,000 days).
     """
 
-    def __init__(self, max_workers: int = 32, attempts: int = 3) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="probe")
+    def __init__(self, attempts: int = 3, lookup: Lookup = getaddrinfo_lookup) -> None:
+        self.pools = ClusterPools()
+        self.resolver = BoundedResolver(lookup)  # `lookup`: the resolver at this adapter's boundary
         self._session = requests.Session()
         self._session.trust_env = False  # an NVA probe never goes through a proxy
         self.attempts = attempts
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
-    def probe_one(self, probe: Probe, timeout: float) -> ProbeResult:
+    def probe_one(self, probe: Probe, timeout: float, deadline: float | None = None) -> ProbeResult:
+        """One probe run: its tries within `timeout` seconds and never past `deadline` (time.monotonic()), name
+        resolution included."""
         started = time.monotonic()
-        deadline = started + timeout
+        deadline = started + timeout if deadline is None else min(started + timeout, deadline)
+        try:
+            address = self.resolver.resolve(probe.address, probe.port, deadline - started)
+        except OSError as err:  # a timeout included: the lookup goes on in its own thread, this probe does not wait
+            return ProbeResult(False, str(err), _ms(started))
         result = ProbeResult(False, "not probed")
         for _ in range(self.attempts):
             left = deadline - time.monotonic()
             if left <= 0.01:
                 break
-            result = self._try(probe, min(left, timeout / self.attempts), started)
+            result = self._try(probe, address, min(left, timeout / self.attempts), started)
             if result.ok:
                 return result
         return result
 
-    def _try(self, probe: Probe, timeout: float, started: float) -> ProbeResult:
+    def _try(self, probe: Probe, address: str, timeout: float, started: float) -> ProbeResult:
+        """One try at the resolved address: a TCP connect, or an HTTP(S) GET whose connect and answer share the time."""
         try:
             if probe.protocol == "tcp":
-                with socket.create_connection((probe.address, probe.port), timeout=timeout):
+                with socket.create_connection((address, probe.port), timeout=timeout):
                     pass
             else:
-                resp = self._session.get(_url(probe), timeout=(timeout, timeout), verify=False, allow_redirects=False,
-                                         headers={"User-Agent": "nva-failover-probe"})
+                total = urllib3.Timeout(total=timeout)  # requests passes a urllib3 Timeout through as it is
+                resp = self._session.get(_url(probe, address), timeout=total, verify=False,  # type: ignore[arg-type]
+                                         allow_redirects=False, headers={"User-Agent": "nva-failover-probe", **_host(probe, address)})
                 resp.close()
                 if not probe.accepts(resp.status_code):
                     return ProbeResult(False, f"HTTP {resp.status_code}", _ms(started))
@@ -80,16 +90,19 @@ class NetworkProber:
             return ProbeResult(False, _reason(err), _ms(started))
         return ProbeResult(True, None, _ms(started))
 
-    def probe_all(self, nvas: Sequence[Nva], timeout: float) -> dict[str, ProbeResult]:
-        futures = {nva.name: self._pool.submit(self.probe_one, nva.probe, timeout) for nva in nvas}
-        deadline = time.monotonic() + timeout + 1.0
-        results: dict[str, ProbeResult] = {}
-        for name, future in futures.items():
-            try:
-                results[name] = future.result(max(0.0, deadline - time.monotonic()))
-            except FutureTimeout:
-                results[name] = ProbeResult(False, f"timed out after {timeout:g}s", timeout * 1000)
-        return results
+    def probe_all(self, nvas: Sequence[Nva], timeout: float, cluster: str = "") -> dict[str, ProbeResult]:
+        deadline = time.monotonic() + timeout
+        calls = {nva.name: partial(self.probe_one, nva.probe, timeout, deadline) for nva in nvas}
+        return self.pools.gather(cluster, calls, deadline + 0.25,
+                                 lambda _: ProbeResult(False, f"timed out after {timeout:g}s", timeout * 1000))
+
+
+def _host(probe: Probe, address: str) -> dict[str, str]:
+    """The Host header of a probe sent to the address its host name resolved to."""
+    if address == probe.address:
+        return {}
+    default = {"http": 80, "https": 443}[probe.protocol]
+    return {"Host": probe.address if probe.port == default else f"{probe.address}:{probe.port}"}
 
 
 def _ms(started: float) -> float:

@@ -131,9 +131,9 @@ def permissions_check(verdict: Verdict | None, by_target: Mapping[Need, Sequence
         return Check("permissions", True, f"not evaluated: {why_not}")
     notes = []
     if verdict.unreadable:
-        notes.append("permissions could not be read at " + ", ".join(verdict.unreadable) +
+        notes.append("unreadable: permissions could not be read at " + ", ".join(verdict.unreadable) +
                      (f" ({'; '.join(errors)})" if errors else "") +
-                     ": not checked there (grant Microsoft.Authorization/permissions/read to check them)")
+                     ": counted as granted there (grant Microsoft.Authorization/permissions/read to check them)")
     if verdict.missing:
         lines = [f"{n.text()} (failover to {', '.join(by_target.get(n, ()))})" for n in verdict.missing]
         return Check("permissions", False, "missing: " + "; ".join(lines) +

@@ -104,10 +104,11 @@ def build_engine(env: Mapping[str, str], app_root: Path, network_tuning: Network
     store = TableStateStore(table_client(state, settings.table, storage_credential))
     pacing = network_tuning or NetworkTuning()
     arm_credential = credential(settings.client_id)
-    network = AzureNetwork(arm_credential, settings.arm_endpoint, replace(pacing, poll_interval=settings.poll_interval),
-                           pacer=shared_pacer(f"{settings.arm_endpoint}|{settings.client_id or 'system-assigned'}"))
     reconcile = max(c.policy.reconcile_every_seconds for c in settings.config.clusters)
     permissions = PermissionCache(AzurePermissionReader(arm_credential, settings.arm_endpoint), ttl=2 * reconcile)
+    network = AzureNetwork(arm_credential, settings.arm_endpoint, replace(pacing, poll_interval=settings.poll_interval),
+                           pacer=shared_pacer(f"{settings.arm_endpoint}|{settings.client_id or 'system-assigned'}"),
+                           denied=permissions.refresh)
     tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=settings.lease_seconds / 5,
                     manual_wait_seconds=settings.manual_wait_seconds)
     dispatcher = QueueDispatcher(queue_client_from_settings(env, settings.queue, storage_credential)) if queue else None

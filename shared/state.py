@@ -85,6 +85,7 @@ class Journal:
     steps: tuple[str, ...] = ()
     carried: Mapping[str, Any] = field(default_factory=dict)  # floating IP configurations as they were before removal
     detected_at: datetime | None = None  # an automatic failover: the first failed probe of the NVA it leaves
+    lease_seconds: float | None = None  # the holder's lease length, written with each renewal: how long a watcher waits
 
     def lease_live(self, now: datetime) -> bool:
         return now < self.lease_until
@@ -131,6 +132,9 @@ class StateStore(Protocol):
 
     def save(self, state: ClusterState) -> ClusterState:
         """Replace the state if its etag is still current (StateConflict otherwise); returns it with the new etag."""
+
+    def bounded(self, seconds: float) -> StateStore:
+        """The same store, each call given up (StateUnavailable) after `seconds`, never retried: for the lease path."""
 
     def append_history(self, cluster: str, record: FailoverRecord, changes: list[dict[str, Any]],
                        timeline: Timeline | None = None) -> None:

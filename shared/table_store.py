@@ -29,6 +29,13 @@ from .state import ClusterState, FailoverRecord, Timeline, from_entity, iso, rec
 CLIENT_OPTIONS: dict[str, Any] = {"connection_timeout": 5, "read_timeout": 10, "retry_total": 3, "retry_backoff_factor": 0.5}
 
 
+def bounded_options(seconds: float) -> dict[str, Any]:
+    """Per-call options of a lease-path call: connect and answer each within `seconds`, the whole call too, no retry (a
+    lease is renewed again a moment later; a retry would outlive it, and a retried conditional write that had landed
+    would come back 412)."""
+    return {"connection_timeout": seconds, "read_timeout": seconds, "timeout": seconds, "retry_total": 0}
+
+
 def table_client(connection: StateConnection, table: str,
                  credential_factory: Callable[[str | None], TokenCredential]) -> TableClient:
     """A TableClient for the resolved state connection: its connection string, or its endpoint with an identity."""
@@ -46,10 +53,16 @@ def table_client(connection: StateConnection, table: str,
 class TableStateStore:
     """Cluster states in partition `cluster`, failover history in partition `history.<cluster>`."""
 
-    def __init__(self, table: TableClient) -> None:
+    def __init__(self, table: TableClient, call_options: Mapping[str, Any] | None = None) -> None:
         self._table = table
+        self._call = dict(call_options or {})  # passed to every call (azure-core per-call options)
         self._ready = False
         self._lock = threading.Lock()
+
+    def bounded(self, seconds: float) -> TableStateStore:
+        view = TableStateStore(self._table, bounded_options(seconds))
+        view._ready = self._ready
+        return view
 
     @contextmanager
     def _translated(self, what: str) -> Iterator[None]:
@@ -71,7 +84,7 @@ class TableStateStore:
             return
         with self._lock, self._translated("create table"):
             try:
-                self._table.create_table()
+                self._table.create_table(**self._call)
             except ResourceExistsError:
                 pass
             self._ready = True
@@ -80,7 +93,7 @@ class TableStateStore:
         self._ensure_table()
         with self._translated(f"load {cluster}"):
             try:
-                entity = self._table.get_entity("cluster", cluster)
+                entity = self._table.get_entity("cluster", cluster, **self._call)
             except ResourceNotFoundError:
                 return None
         return from_entity(entity, entity.metadata["etag"])
@@ -88,7 +101,7 @@ class TableStateStore:
     def create(self, state: ClusterState) -> ClusterState:
         self._ensure_table()
         with self._translated(f"create {state.name}"):
-            meta = self._table.create_entity(to_entity(state))
+            meta = self._table.create_entity(to_entity(state), **self._call)
         return _with_etag(state, meta)
 
     def save(self, state: ClusterState) -> ClusterState:
@@ -99,7 +112,7 @@ class TableStateStore:
         try:
             with self._translated(f"save {state.name}"):
                 meta = self._table.update_entity(entity, mode=UpdateMode.REPLACE, etag=state.etag,
-                                                 match_condition=MatchConditions.IfNotModified)
+                                                 match_condition=MatchConditions.IfNotModified, **self._call)
         except StateConflict:
             landed = self._landed(entity)
             if landed is None:

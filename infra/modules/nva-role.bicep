@@ -12,6 +12,9 @@ param assignableScopes array
 @description('Add the joins a NIC write needs when its IP configurations sit in load balancer backend pools or application security groups.')
 param joinLoadBalancersAndAsgs bool = true
 
+@description('Add the join a NIC write needs when its IP configurations are chained to a gateway load balancer (its frontend).')
+param joinGatewayLoadBalancer bool = false
+
 var baseActions = [
   'Microsoft.Network/networkInterfaces/read'
   'Microsoft.Network/networkInterfaces/write'
@@ -30,7 +33,11 @@ var loadBalancerAndAsgJoins = [
   'Microsoft.Network/loadBalancers/backendAddressPools/join/action'
 ]
 
-var actions = concat(baseActions, joinLoadBalancersAndAsgs ? loadBalancerAndAsgJoins : [])
+var gatewayLoadBalancerJoins = [
+  'Microsoft.Network/loadBalancers/frontendIPConfigurations/join/action'
+]
+
+var actions = concat(baseActions, joinLoadBalancersAndAsgs ? loadBalancerAndAsgJoins : [], joinGatewayLoadBalancer ? gatewayLoadBalancerJoins : [])
 
 resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, roleName)

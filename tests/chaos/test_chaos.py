@@ -13,6 +13,7 @@ from chaos.flap import simulate_day, socket_check
 from chaos.fuzz import fuzz_config, fuzz_http
 from chaos.lab import Lab, lab
 from chaos.race import run_race
+from chaos.skew import run_skew
 from shared.config import parse_config
 from tests.functions.host import pump
 from tests.functions.registered import functions
@@ -31,6 +32,18 @@ def test_racing_actors_never_fail_over_twice(chaos_lab: Lab) -> None:
     assert figures.max_nics_holding_public_ip <= 1
     assert (figures.duplicate_writes, figures.writes_outside_a_lock) == (0, 0), figures.problems
     assert figures.converged and not figures.problems, figures.problems
+
+
+def test_a_skewed_clock_and_a_slow_state_store_never_make_two_writers(chaos_lab: Lab) -> None:
+    """Contract §6 "Skew and latency": one actor's clock 3 s ahead, then 3 s behind; the other's every state request 1.5 s
+    slower. Each transition has one writer of Azure."""
+    figures = run_skew(chaos_lab, rounds=4, round_seconds=1.5)
+    assert set(figures.runs) == {"+3s", "-3s"}
+    for offset, run in figures.runs.items():
+        assert run.transitions > 5, (offset, "the actors must actually have raced")
+        assert run.max_writers_per_transition <= 1 and run.transitions_with_overlapping_writers == 0, (offset, run.problems)
+        assert (run.double_failovers, run.lost_updates, run.duplicate_writes, run.writes_outside_a_lock) == (0, 0, 0, 0), offset
+        assert run.converged and not run.problems, (offset, run.problems)
 
 
 @pytest.mark.parametrize("point", ["after the detach", "after 1 route table write", "after the attach was sent, its answer lost"])
@@ -73,11 +86,12 @@ def test_hostile_http_and_configuration(chaos_lab: Lab, monkeypatch: pytest.Monk
 
     with pump(chaos_lab.env):  # the app's executor runs what a (valid, non-dry) manual failover queues
         http = fuzz_http(functions(), snapshot, examples=120)
-    assert http.cases >= 120
+    assert http.cases >= 120 and http.deeper_than_allowed > 0, "hostile input includes nesting deeper than allowed"
     assert http.server_errors == [] and http.rejected_but_changed == []
     assert set(http.answers) - {200, 400, 404, 409} == set(), http.answers
     config = fuzz_config(chaos_lab.hub.config, examples=250)
     assert config.rejected > 50 and config.without_path == [] and config.crashes == []
+    assert config.deeper_than_allowed > 0
 
 
 def test_flap_damping_for_a_simulated_day(chaos_lab: Lab) -> None:

@@ -199,7 +199,9 @@ def test_failover_in_progress(app_env: Rig) -> None:
     state = store.load("hub-fw")
     assert state is not None
     now = datetime.now(UTC)
-    journal = Journal("failover", 1, "fw-a", "fw-b", "auto", "x", now, "another-actor", now + timedelta(minutes=5))
+    # A live holder with a five-minute lease (recorded: a watcher waits as long, whatever the timestamps say).
+    journal = Journal("failover", 1, "fw-a", "fw-b", "auto", "x", now, "another-actor", now + timedelta(minutes=5),
+                      lease_seconds=300)
     store.save(replace(state, phase="failing_over", epoch=1, journal=journal))
     got = call("failover", "POST", "clusters/hub-fw/failover", "hub-fw", '{"target": "fw-b"}')
     assert (got[0], got[1]["error"]["code"]) == (409, "FailoverInProgress")

@@ -260,3 +260,24 @@ def test_through_the_queue_executor_a_blocked_failover_writes_nothing_and_answer
     assert all(ASG_JOIN in e["missing"] for e in events.named("FailoverBlocked")) and len(events.named("FailoverBlocked")) >= 2
     status = engine.status("hub-fw")
     assert (status["active"], status["phase"], status["epoch"]) == ("fw-a", "steady", 0)
+
+
+def test_a_write_refused_403_refreshes_the_permissions_so_the_next_run_is_blocked(hub: Rig, events: EventLog) -> None:
+    """A grant revoked within the cache's life passes the gate once; Azure's 403 on that write makes the permission cache
+    read again, so the next run blocks (FailoverBlocked naming the join) instead of writing and being refused again."""
+    grant(hub, role_actions())
+    engine = healthy_engine(hub)  # the first run's reconcile read the permissions: the gate trusts them now
+    grant(hub, [a for a in role_actions() if a != ASG_JOIN])  # revoked after they were read
+    hub.nvas["fw-a"].set_mode("down")
+    hub.arm.control.clear_requests()
+    for _ in range(2):
+        engine.probe_cycle()
+    refused = [r for r in arm_writes(hub) if r["status"] == 403]
+    assert len(refused) == 1 and events.named("FailoverFailed"), refused
+    assert events.named("FailoverBlocked") == []
+    for _ in range(2):
+        engine.probe_cycle()
+    blocked = events.named("FailoverBlocked")
+    assert blocked and ASG_JOIN in blocked[0]["missing"], events.named("FailoverFailed")
+    assert len([r for r in arm_writes(hub) if r["status"] == 403]) == 1, "refused once, then blocked by the gate"
+    assert hub.pip_holders() == ["fw-a-untrust"]

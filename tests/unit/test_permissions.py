@@ -83,6 +83,7 @@ def test_a_nic_write_needs_a_join_on_everything_its_body_references() -> None:
             "loadBalancerBackendAddressPools": [{"id": f"{lb}/backendAddressPools/pool"}],
             "loadBalancerInboundNatRules": [{"id": f"{lb}/inboundNatRules/ssh"}],
             "applicationGatewayBackendAddressPools": [{"id": f"{RG}/providers/Microsoft.Network/applicationGateways/agw/backendAddressPools/p"}],
+            "gatewayLoadBalancer": {"id": f"{RG}/providers/Microsoft.Network/loadBalancers/glb/frontendIPConfigurations/glb-fe"},
         }}]}}
     table = "/subscriptions/s2/resourceGroups/spoke-rg/providers/Microsoft.Network/routeTables/rt"
     changes = [Change(NIC, "nic", "attachPublicIp", {}, {}, body, None, 1),
@@ -95,6 +96,7 @@ def test_a_nic_write_needs_a_join_on_everything_its_body_references() -> None:
         ("publicIPAddresses/join/action", "pip"), ("applicationSecurityGroups/joinIpConfiguration/action", "asg"),
         ("loadBalancers/backendAddressPools/join/action", "pool"), ("loadBalancers/inboundNatRules/join/action", "ssh"),
         ("applicationGateways/backendAddressPools/join/action", "p"),
+        ("loadBalancers/frontendIPConfigurations/join/action", "glb-fe"),  # a gateway load balancer's frontend
     }
 
 
@@ -109,3 +111,29 @@ def test_prefetch_reads_only_for_a_new_process_and_then_the_gate_reads_nothing()
     cache.prefetch([RG, f"{RG}-other"])  # no longer cold: nothing more is read
     assert cache.evaluate([Need("Microsoft.Network/networkInterfaces/write", NIC)]).missing == ()
     assert len(reader.reads) == 1
+
+
+def test_unreadable_at_the_resource_counts_as_granted_as_at_its_group() -> None:
+    """The group grants nothing and the NIC's own permissions cannot be read: not known missing, so not blocked."""
+    reader = FakeReader({RG.lower(): (), NIC.lower(): None})
+    cache = PermissionCache(reader)
+    need = Need("Microsoft.Network/networkInterfaces/write", NIC)
+    for refresh in (True, False):
+        verdict = cache.evaluate([need], refresh=refresh)
+        assert verdict.missing == () and verdict.unreadable == (NIC,), verdict
+    reader.grants[NIC.lower()] = ()  # readable and not granted: missing
+    assert cache.evaluate([need], refresh=True).missing == (need,)
+    at_group = Need("Microsoft.Network/locations/operations/read", RG)  # read at its group, not granted: missing
+    assert cache.evaluate([at_group], refresh=True).missing == (at_group,)
+
+
+def test_refresh_reads_every_known_scope_again_and_the_gate_sees_a_revoked_grant() -> None:
+    reader = FakeReader({RG.lower(): (Grant(("Microsoft.Network/*",)),)})
+    cache = PermissionCache(reader)
+    need = Need("Microsoft.Network/networkInterfaces/write", NIC)
+    assert cache.evaluate([need], refresh=True).missing == ()
+    reader.grants[RG.lower()] = ()  # revoked within the cache's life
+    assert cache.evaluate([need]).missing == ()  # the cache still trusts the grant it found
+    cache.refresh()  # a write answered 403
+    assert cache.evaluate([need]).missing == (need,)
+    assert reader.reads.count(RG) >= 2
