@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from .config import Cluster
 from .probes import ProbeResult
 from .state import ClusterState, NvaHealth, iso
+
+if TYPE_CHECKING:
+    from .policy import Event
 
 SPLIT = "split_brain"
 
@@ -23,7 +26,7 @@ class Lead:
     action: Literal["none", "reconcile"] = "none"
     reason: str = ""
     claimed_at: datetime | None = None
-    events: tuple[tuple[str, Mapping[str, Any]], ...] = ()
+    events: tuple[Event, ...] = ()
 
 
 def with_roles(health: Mapping[str, NvaHealth], results: Mapping[str, ProbeResult], now: datetime) -> dict[str, NvaHealth]:
@@ -49,19 +52,20 @@ def lead(state: ClusterState, cluster: Cluster, results: Mapping[str, ProbeResul
     every other NVA answered standby or is down; several claims: no move and one SplitBrain per episode; none: no move.
     An episode ends only on definite answers (an unanswered role probe never ends it), and a claim older than the last
     manual failover is not followed (the operator's move stands until the appliances elect anew)."""
+    from .policy import Event  # policy calls this module; its Event is defined by the time a run decides
     names, active = cluster.names(), state.active
     if state.nva_health(active).healthy is False and not any(state.nva_health(n).healthy is True for n in names if n != active):
         if state.alarm == "no_healthy":
             return Lead(state, reason="no healthy NVA (raised already)")
         errors = {n: state.nva_health(n).last_error for n in names}
         return Lead(replace(state, alarm="no_healthy"), reason="active failed and no standby is healthy",
-                    events=(("NoHealthyNva", {"active": active, "errors": errors}),))
+                    events=(Event("NoHealthyNva", {"active": active, "errors": errors}),))
     claimed = claims(state, cluster)
     if len(claimed) > 1:
         reason = f"split brain: {', '.join(claimed)} claim active; nothing moves"
         if state.alarm == SPLIT:
             return Lead(state, reason=reason + " (raised already)")
-        return Lead(replace(state, alarm=SPLIT), reason=reason, events=(("SplitBrain", {"claims": claimed}),))
+        return Lead(replace(state, alarm=SPLIT), reason=reason, events=(Event("SplitBrain", {"claims": claimed}),))
     if state.alarm == SPLIT and not all(_accounted(state, results, n) for n in names):
         return Lead(state, reason="split brain: waiting for every appliance to answer its role")
     state = replace(state, alarm=None) if state.alarm else state

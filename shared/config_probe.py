@@ -20,7 +20,7 @@ class _Model(BaseModel):
 
 
 def setting_name(reference: str) -> str:
-    """The app setting a header value names: `%FW_A_API_KEY%` -> `FW_A_API_KEY`."""
+    """The app setting a header value names: `%<name>%` -> `<name>`."""
     match = SETTING_REF.match(reference)
     assert match, reference
     return match.group(1)
@@ -60,7 +60,7 @@ class _Endpoint(_Model):
                 raise ValueError(f"{name!r} is not a header a probe may send")
             if not SETTING_REF.match(ref):
                 # the message never repeats the value: it may be the very secret that belongs in a setting
-                raise ValueError(f"{name!r} must name an app setting as %SETTING_NAME% (the value itself belongs in the "
+                raise ValueError(f"{name!r} must name an app setting as %<setting name>% (the value itself belongs in the "
                                  "setting or a Key Vault reference, never in the configuration)")
         return value
 

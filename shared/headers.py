@@ -23,7 +23,7 @@ class Secrets:
         return cls(values)
 
     def headers(self, configured: Mapping[str, str]) -> dict[str, str]:
-        """The request headers for configured `{"Name": "%SETTING%"}`; a setting not resolved is sent empty."""
+        """The request headers for configured `{"Name": "%<setting>%"}`; a setting not resolved is sent empty."""
         return {name: self._values.get(setting_name(ref), "") for name, ref in configured.items()}
 
     def values(self) -> list[str]:

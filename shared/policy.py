@@ -155,7 +155,7 @@ def decide(
 
 def _follow(led: Lead, events: list[Event], now: datetime, actor: str, lease: timedelta) -> Plan:
     """decider appliance: the plan for the appliances' lead (shared/appliance.py)."""
-    raised = (*events, *(Event(name, fields) for name, fields in led.events))
+    raised = (*events, *led.events)
     if led.to is None:
         return Plan(led.state, led.action, raised, led.reason)
     return Plan(start(led.state, "failover", led.to, "auto", led.reason, now, actor, lease, detected_at=led.claimed_at),
