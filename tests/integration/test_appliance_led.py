@@ -23,8 +23,8 @@ def roles(world: Rig, decider: str, form: str = "json", headers: dict[str, str] 
     world.nvas["fw-b"].set_role("standby")
 
 
-def steady(world: Rig, **extra: str):  # type: ignore[no-untyped-def]
-    engine = world.engine(**extra)
+def steady(world: Rig, **extra: str):
+    engine = world.engine(False, **extra)
     for _ in range(2):
         engine.probe_cycle()
     assert engine.status("hub-fw")["active"] == "fw-a"
