@@ -161,3 +161,25 @@ def _judge(lab: Lab, figures: RoleFigures, log: list[tuple[float, tuple[str, ...
         first = [s for s in started if s >= at and s <= until]
         if first:
             figures.flip_to_started_seconds.append(round(first[0] - at, 3))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m chaos.roles --seconds 600`: this experiment alone (make chaos runs it with the others)."""
+    import argparse
+    from dataclasses import asdict
+
+    from .lab import lab
+
+    parser = argparse.ArgumentParser(prog="python -m chaos.roles", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--period", type=float, default=2.0)
+    parser.add_argument("--drop-rate", type=float, default=0.05)
+    args = parser.parse_args(argv)
+    with lab() as the_lab:
+        figures = run_role_flips(the_lab, args.seconds, args.period, args.drop_rate)
+    print(json.dumps({**asdict(figures), **figures.summary()}, indent=2))
+    return 0 if figures.not_followed == figures.moves_during_split == figures.moves_without_claim == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
