@@ -126,3 +126,16 @@ def test_role_answers_are_classified(active_when: dict[str, Any], status: int, b
 def test_json_pointer_root_and_arrays() -> None:
     assert pointer({"a": [1, {"b": 2}]}, "/a/1/b") == 2
     assert pointer([1], "") == [1]
+
+
+def test_the_settings_resolve_header_values_and_never_show_them(tmp_path: Any) -> None:
+    from shared.settings import read_settings
+
+    d = doc(n0__role=ROLE)
+    env = {"NVA_HA_CONFIG": json.dumps(d), "FW_A_KEY": SECRET, "BIGIP_AUTH": "Basic abc"}
+    settings = read_settings(env, tmp_path)
+    assert settings.secrets.headers({"A": "%FW_A_KEY%"}) == {"A": SECRET}
+    assert SECRET not in repr(settings) and SECRET not in str(settings)
+    with pytest.raises(ConfigError) as err:
+        read_settings({"NVA_HA_CONFIG": json.dumps(d), "FW_A_KEY": SECRET}, tmp_path)
+    assert "role.headers.Authorization: the app setting BIGIP_AUTH" in str(err.value) and SECRET not in str(err.value)
