@@ -67,3 +67,28 @@ def bench_role_flip(w: World, profile: Profile, runs: int, schedule: Schedule, i
           f"(a run every {interval:g} s; to the lock {out['medianToLockSeconds']:.2f} s, to FailoverCompleted "
           f"{out['medianToCompletedSeconds']:.2f} s)", flush=True)
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.roles --schedule '*/5 * * * * *' --runs 6`: this row alone (make bench runs it with the others)."""
+    import argparse
+    from datetime import UTC, datetime
+
+    from .__main__ import max_polling_interval, world
+
+    parser = argparse.ArgumentParser(prog="python -m bench.roles", description=__doc__)
+    parser.add_argument("--schedule", default="*/1 * * * * *")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--scale", type=float, default=0.1, help="latency profile scale")
+    args = parser.parse_args(argv)
+    schedule = Schedule(args.schedule)
+    first = schedule.next_after(datetime.now(UTC))
+    interval = (schedule.next_after(first) - first).total_seconds()
+    with world() as w:
+        w.max_polling = max_polling_interval()
+        print(json.dumps(bench_role_flip(w, Profile.load("azure", args.scale), args.runs, schedule, interval), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
