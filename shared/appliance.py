@@ -48,10 +48,10 @@ def claims(state: ClusterState, cluster: Cluster) -> list[str]:
 
 
 def lead(state: ClusterState, cluster: Cluster, results: Mapping[str, ProbeResult], now: datetime) -> Lead:
-    """One run's appliance-led decision. Follows exactly one claim, by a healthy NVA that passed its health probe now, when
-    every other NVA answered standby or is down; several claims: no move and one SplitBrain per episode; none: no move.
-    An episode ends only on definite answers (an unanswered role probe never ends it), and a claim older than the last
-    manual failover is not followed (the operator's move stands until the appliances elect anew)."""
+    """One run's appliance-led decision. Follows exactly one claim, by a healthy NVA that passed its health probe now;
+    several claims: no move and one SplitBrain per episode; none: no move. A split episode ends only when every NVA that
+    is up answers its role (an unanswered role probe never ends it: the silent one may still claim), and a claim older
+    than the last manual failover is not followed (the operator's move stands until the appliances elect anew)."""
     from .policy import Event  # policy calls this module; its Event is defined by the time a run decides
     names, active = cluster.names(), state.active
     if state.nva_health(active).healthy is False and not any(state.nva_health(n).healthy is True for n in names if n != active):
@@ -67,7 +67,8 @@ def lead(state: ClusterState, cluster: Cluster, results: Mapping[str, ProbeResul
             return Lead(state, reason=reason + " (raised already)")
         return Lead(replace(state, alarm=SPLIT), reason=reason, events=(Event("SplitBrain", {"claims": claimed}),))
     if state.alarm == SPLIT and not all(_accounted(state, results, n) for n in names):
-        return Lead(state, reason="split brain: waiting for every appliance to answer its role")
+        silent = [n for n in names if not _accounted(state, results, n)]
+        return Lead(state, reason=f"split brain: waiting for {', '.join(silent)} to answer its role")
     state = replace(state, alarm=None) if state.alarm else state
     if claimed and claimed[0] != active:
         held = _held(state, cluster, results, claimed[0])
@@ -95,10 +96,6 @@ def _held(state: ClusterState, cluster: Cluster, results: Mapping[str, ProbeResu
     if h.healthy is not True or probe is None or not probe.ok:
         why = probe.error if probe is not None and not probe.ok else "not yet healthy"
         return f"{claimant} claims active but is not healthy ({why}): no move"
-    for other in cluster.names():
-        if other != claimant and not _accounted(state, results, other):
-            o = state.nva_health(other)
-            return f"{claimant} claims active; waiting for {other}'s role ({o.role}: {o.role_detail})"
     last = state.last_failover
     if last is not None and last.trigger == "manual" and h.claimed_since is not None and h.claimed_since <= last.started_at:
         return (f"{claimant} claims active, but an operator moved Azure to {state.active} after that claim began; "

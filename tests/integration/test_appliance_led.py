@@ -126,19 +126,19 @@ def test_a_body_check_fails_a_200_with_the_wrong_body(world: Rig, events: EventL
     assert_on(world, "fw-b", "10.0.2.5")
 
 
-def test_a_slow_role_answer_is_unknown_and_holds_a_claim_back(world: Rig, events: EventLog) -> None:
+def test_a_slow_role_answer_is_unknown_and_readiness_says_so(world: Rig, events: EventLog) -> None:
     roles(world, "appliance")
     engine = steady(world)
-    world.nvas["fw-a"].set_role("standby", delay=2.0)  # slower than the role's time (the probe's 0.5 s)
-    world.nvas["fw-b"].set_role("active")
+    world.nvas["fw-b"].set_role("standby", delay=2.0)  # slower than the role's time (the probe's 0.5 s)
     for _ in range(2):
         engine.probe_cycle()
     assert world.writes() == []
     nvas = {n["name"]: n for n in engine.status("hub-fw")["nvas"]}
-    assert nvas["fw-a"]["role"] == "unknown" and nvas["fw-a"]["healthy"] is True
+    assert nvas["fw-b"]["role"] == "unknown" and nvas["fw-b"]["healthy"] is True
     check = {c["name"]: c for c in engine.check("hub-fw")["checks"]}
-    assert "fw-a's role cannot be read (no answer within" in check["roles"]["detail"]
-    world.nvas["fw-a"].set_role("standby", delay=0)
+    assert not check["roles"]["ok"] and "fw-b's role cannot be read (no answer within" in check["roles"]["detail"]
+    flip(world, "fw-b", "fw-a")
+    world.nvas["fw-b"].set_role("active", delay=0)
     engine.probe_cycle()
     assert engine.status("hub-fw")["active"] == "fw-b"
 
