@@ -71,7 +71,7 @@ def lead(state: ClusterState, cluster: Cluster, results: Mapping[str, ProbeResul
         return Lead(state, reason=f"split brain: waiting for {', '.join(silent)} to answer its role")
     state = replace(state, alarm=None) if state.alarm else state
     if claimed and claimed[0] != active:
-        held = _held(state, cluster, results, claimed[0])
+        held = _held(state, results, claimed[0])
         if held is None and state.paused:
             held = f"paused: would follow {claimed[0]}'s claim"
         if held is None:
@@ -89,7 +89,7 @@ def lead(state: ClusterState, cluster: Cluster, results: Mapping[str, ProbeResul
     return Lead(state, reason=reason)
 
 
-def _held(state: ClusterState, cluster: Cluster, results: Mapping[str, ProbeResult], claimant: str) -> str | None:
+def _held(state: ClusterState, results: Mapping[str, ProbeResult], claimant: str) -> str | None:
     """Why the claim of `claimant` is not followed this run, or None to follow it."""
     h = state.nva_health(claimant)
     probe = results.get(claimant)
