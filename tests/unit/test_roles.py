@@ -139,3 +139,18 @@ def test_the_settings_resolve_header_values_and_never_show_them(tmp_path: Any) -
     with pytest.raises(ConfigError) as err:
         read_settings({"NVA_HA_CONFIG": json.dumps(d), "FW_A_KEY": SECRET}, tmp_path)
     assert "role.headers.Authorization: the app setting BIGIP_AUTH" in str(err.value) and SECRET not in str(err.value)
+
+
+def test_the_readme_vendor_snippets_are_valid_roles() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("The appliances' own answers, as `role` snippets")[1].split("```jsonc\n")[1].split("```")[0]
+    snippets = []
+    for chunk in block.split("\n\n"):
+        text = "\n".join(line for line in chunk.splitlines() if not line.lstrip().startswith("//")).strip()
+        if text:
+            snippets.append(json.loads("{" + text + "}")["role"])
+    assert len(snippets) == 5
+    for snippet in snippets:
+        Role.model_validate_json(json.dumps(snippet))
