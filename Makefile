@@ -84,7 +84,8 @@ console: setup
 bench: setup
 	$(BIN)/python -m bench
 
-# Racing actors, crash at every step, injected faults, hostile input, flap damping, at full size: chaos/results.json.
+# Racing actors, crash at every step, injected faults, hostile input, flap damping, ten minutes of appliance role flips,
+# at full size: chaos/results.json.
 chaos: setup
 	$(BIN)/python -m chaos
 

@@ -1,4 +1,5 @@
-"""`make bench`: detection, actuation against the physical limit and the serial approach, throttled scale, calls, start-up."""
+"""`make bench`: detection, actuation against the physical limit and the serial approach, throttled scale, calls, start-up,
+and appliance-led (a role flip to FailoverStarted)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from shared.schedule import Schedule
 from shared.settings import build_engine
 
 from .floating import bench_floating
+from .roles import bench_role_flip
 from .serial import serial_failover
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -329,6 +331,11 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"| actuation, floating IP (remove, then add; no route table) | {f['medianSeconds']:.2f} s, "
                      f"{f['writesPerFailover']} writes | physical limit {f['physicalLimitSeconds']:.2f} s (2 NIC writes) "
                      f"| {f['ratio']:.2f} | <= 1.15 |")
+    if results.get("roleFlip"):
+        r = results["roleFlip"]
+        lines.append(f"| appliance-led: role flip to FailoverStarted (both NVAs alive) | {r['medianToStartedSeconds']:.2f} s, "
+                     f"max {r['maxToStartedSeconds']:.2f} s of {r['runs']} | schedule period {r['intervalSeconds']:g} s | "
+                     f"{r['ratioToInterval']:.2f} | max <= period + probe timeout + queue pickup |")
     if results.get("throttled"):
         t = results["throttled"]
         lines.append(f"| throttled: {t['tables']} route tables over {t['subscriptions']} subscriptions | {t['seconds']:.1f} s | "
@@ -388,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
                                        args.serial_max_tables))
         print("floating IP:", flush=True)
         results["floating"] = bench_floating(w, profile, args.runs)
+        print("appliance-led:", flush=True)
+        results["roleFlip"] = bench_role_flip(w, profile, max(args.runs, 5), schedule, interval)
         if not args.skip_throttled:
             print("throttled scale:", flush=True)
             results["throttled"] = bench_throttled(w, profile, args.throttled_tables, args.throttled_subscriptions, (size, refill))

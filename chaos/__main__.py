@@ -1,4 +1,5 @@
-"""`make chaos`: racing actors, skewed and slow actors, crash at every step, injected faults, hostile input, flap damping;
+"""`make chaos`: racing actors, skewed and slow actors, crash at every step, injected faults, hostile input, flap damping,
+appliance role flips;
 figures to chaos/results.json."""
 
 from __future__ import annotations
@@ -20,11 +21,14 @@ from .flap import simulate_day, socket_check
 from .fuzz import fuzz_config, fuzz_http
 from .lab import ROOT, lab
 from .race import run_race
+from .roles import run_role_flips
 from .skew import run_skew
 
 SIZES = {
-    "full": {"race_rounds": 20, "skew_rounds": 20, "crash_runs": 3, "http_examples": 1500, "config_examples": 3000, "socket_probes": 400},
-    "small": {"race_rounds": 4, "skew_rounds": 4, "crash_runs": 1, "http_examples": 150, "config_examples": 300, "socket_probes": 60},
+    "full": {"race_rounds": 20, "skew_rounds": 20, "crash_runs": 3, "http_examples": 1500, "config_examples": 3000,
+             "socket_probes": 400, "role_seconds": 600},
+    "small": {"race_rounds": 4, "skew_rounds": 4, "crash_runs": 1, "http_examples": 150, "config_examples": 300,
+              "socket_probes": 60, "role_seconds": 60},
 }
 
 
@@ -95,6 +99,15 @@ def run(size: str) -> dict[str, Any]:
         print(f"flap damping: {flap.cycles} simulated runs (a day at 5 s), 5% of tries lost: {flap.failovers} failovers, "
               f"failed runs {flap.failed_runs}; on a real NVA, {flap.socket_failed_runs}/{flap.socket_probes} failed runs "
               f"with 3 tries against {flap.socket_failed_single_tries}/{flap.socket_probes} with one", flush=True)
+        t = time.monotonic()
+        roles = run_role_flips(the_lab, seconds=n["role_seconds"])
+        results["roles"] = {**asdict(roles), **roles.summary(), "seconds_taken": round(time.monotonic() - t, 1)}
+        print(f"appliance role flips: {roles.seconds:g} s, a run every {roles.period_seconds:g} s, {roles.drop_rate:.0%} of probes "
+              f"lost: {roles.flips} flips, followed by the first run {roles.followed_by_first_run}, by the second "
+              f"{roles.followed_by_second_run}, not followed {roles.not_followed}; flip to FailoverStarted median "
+              f"{roles.summary()['median_flip_to_started_seconds']} s, max {roles.summary()['max_flip_to_started_seconds']} s; "
+              f"{roles.split_episodes} split episodes, {roles.split_brain_events} SplitBrain, moves during a split "
+              f"{roles.moves_during_split}; {roles.no_claim_episodes} times no claim, moves {roles.moves_without_claim}", flush=True)
     return results
 
 
@@ -119,6 +132,15 @@ def table(results: dict[str, Any]) -> str:
          f"{len(h['http']['rejected_but_changed'])}, configuration errors without a field path {len(h['config']['without_path'])}"),
         ("flap damping", f"{fl['cycles']} runs (a simulated day), 5% of probes lost", f"failovers {fl['failovers']}"),
     ]
+    if "roles" in results:
+        ro = results["roles"]
+        rows.append(("appliance role flips", f"{ro['seconds']:g} s, a run every {ro['period_seconds']:g} s, "
+                     f"{ro['drop_rate']:.0%} of probes lost",
+                     f"{ro['flips']} flips: followed by the first run {ro['followed_by_first_run']}, by the second "
+                     f"{ro['followed_by_second_run']}, not {ro['not_followed']} (flip to FailoverStarted median "
+                     f"{ro['median_flip_to_started_seconds']} s, max {ro['max_flip_to_started_seconds']} s); "
+                     f"{ro['split_episodes']} splits, {ro['split_brain_events']} SplitBrain, moves during a split "
+                     f"{ro['moves_during_split']}; moves without a claim {ro['moves_without_claim']}"))
     lines = ["| experiment | size | figures |", "| --- | --- | --- |"] + [f"| {a} | {b} | {c} |" for a, b, c in rows]
     return "\n".join(lines) + "\n"
 

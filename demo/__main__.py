@@ -110,6 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=0.5, help="latency profile scale (1 = Azure's figures)")
     parser.add_argument("--schedule", default="*/5 * * * * *", help="NVA_HA_PROBE_SCHEDULE (NCRONTAB, six fields)")
     parser.add_argument("--timeout", type=float, default=100, help="seconds to wait for the failover to converge")
+    parser.add_argument("--decider", choices=("probes", "appliance"), default="probes",
+                        help="probes: stop fw-a, the controller fails over; appliance: both stay up, the appliances make "
+                             "fw-b active and Azure follows")
     args = parser.parse_args(argv)
     profile = Profile.load("azure", args.scale)
     schedule = Schedule(args.schedule)
@@ -120,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger(name).setLevel(logging.INFO)
     with ExitStack() as stack:
         timeline.say("starting Azurite, the Resource Manager emulator and two simulated NVAs")
-        world = start_world(stack, ("127.0.0.61", "127.0.0.62"), profile, args.schedule, "nvahademo")
+        world = start_world(stack, ("127.0.0.61", "127.0.0.62"), profile, args.schedule, "nvahademo", args.decider)
         azurite, arm, nvas, hub, extra = world.azurite, world.arm, world.nvas, world.hub, world.extra
         nic, rt = profile.seconds("networkInterfaces.write"), profile.seconds("routeTables.write")
         timeline.say(f"latency profile azure x {args.scale:g}: NIC write {nic:.1f} s, route table write {rt:.1f} s, "
@@ -156,7 +159,12 @@ def main(argv: list[str] | None = None) -> int:
             runs += 1
             status = function_app.runtime.engine().status("hub-fw")
             healthy = [n["name"] for n in status["nvas"] if n["healthy"]]
-            if stopped_at is None and healthy == ["fw-a", "fw-b"]:
+            if stopped_at is None and healthy == ["fw-a", "fw-b"] and args.decider == "appliance":
+                timeline.say(">>> the appliances elect fw-b (fw-a answers standby, fw-b active); both stay up")
+                nvas["fw-a"].set_role("standby")
+                nvas["fw-b"].set_role("active")
+                stopped_at = time.monotonic()
+            elif stopped_at is None and healthy == ["fw-a", "fw-b"]:
                 timeline.say(">>> stopping fw-a: its probe port now refuses connections")
                 nvas["fw-a"].set_mode("down")
                 stopped_at = time.monotonic()
@@ -171,10 +179,12 @@ def main(argv: list[str] | None = None) -> int:
         failover = (completed_at - started_at) if completed_at and started_at else None
         first = schedule.next_after(datetime.now(UTC))
         interval = (schedule.next_after(first) - first).total_seconds()
-        bound = interval * 2 + 2
+        bound = interval * 2 + 2 if args.decider == "probes" else interval + 2
         limit = max(2 * nic, rt)
+        how = f"{interval:.0f} s x 2 + 2 s timeout" if args.decider == "probes" else f"one period {interval:.0f} s + 2 s timeout"
         print(
-            f"\nsummary: detection {detection or float('nan'):.1f} s (bound {bound:.0f} s = {interval:.0f} s x 2 + 2 s timeout), "
+            f"\nsummary: {'detection' if args.decider == 'probes' else 'role flip to FailoverStarted'} "
+            f"{detection or float('nan'):.1f} s (bound {bound:.0f} s = {how}), "
             f"failover {failover or float('nan'):.1f} s (physical limit {limit:.1f} s: detach then attach, "
             f"{2 * nic:.1f} s, in parallel with route tables, {rt:.1f} s), {timeline.writes} Azure writes, "
             f"{runs} timer runs, converged: {'yes' if converged and completed_at else 'NO'}"

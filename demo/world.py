@@ -7,7 +7,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 
 from emulation.estates import add_vip_and_ipv6
-from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
+from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes, role_probe
 from emulation.profiles import Profile
 from emulation.topology import Hub, two_firewalls
 
@@ -21,9 +21,11 @@ class World:
     extra: dict[str, str]  # the floating IP and IPv6 addresses add_vip_and_ipv6 put in
 
 
-def start_world(stack: ExitStack, addresses: tuple[str, str], profile: Profile, schedule: str, table: str) -> World:
+def start_world(stack: ExitStack, addresses: tuple[str, str], profile: Profile, schedule: str, table: str,
+                decider: str = "probes") -> World:
     """Start everything (stopped when `stack` closes), seed a production-shaped hub, and set the app's settings in this
-    process's environment, as the Functions host would."""
+    process's environment, as the Functions host would. With `decider` "appliance", the NVAs answer their HA role
+    (fw-a active) and Azure follows it."""
     azurite = Azurite.start()
     stack.callback(azurite.stop)
     arm = ArmEmulator.start()
@@ -37,7 +39,11 @@ def start_world(stack: ExitStack, addresses: tuple[str, str], profile: Profile, 
     arm.control.seed(hub.resources)
     arm.control.settings(latency=profile.latency, retry_after=profile.retry_after, page_size=4)  # lists page
     config = hub.config
-    config["clusters"][0]["policy"] = {"unhealthyThreshold": 2, "healthyThreshold": 2, "probeTimeoutSeconds": 2}
+    config["clusters"][0]["policy"] = {"unhealthyThreshold": 2, "healthyThreshold": 2, "probeTimeoutSeconds": 2, "decider": decider}
+    if decider == "appliance":
+        for nva in config["clusters"][0]["nvas"]:
+            nva["role"] = role_probe(nvas[nva["name"]], "json")
+        nvas["fw-a"].set_role("active")
     os.environ.update(app_settings(arm, config, azurite.connection_string, table, NVA_HA_PROBE_SCHEDULE=schedule,
                                    NVA_HA_QUEUE="nva-ha-changes"))
     os.environ.pop("NVA_HA_CONFIG_FILE", None)

@@ -288,6 +288,18 @@ class NvaProcess:
         resp.raise_for_status()
         return dict(resp.json())
 
+    def set_role(self, role: str, delay: float | None = None, header: dict[str, str] | bool | None = False) -> dict[str, Any]:
+        """The appliance's own election: `active` or `standby`; `delay` seconds before each role answer; `header`
+        {"name", "value"} the role answers need (None: none; False: unchanged)."""
+        body: dict[str, Any] = {"role": role}
+        if delay is not None:
+            body["delaySeconds"] = delay
+        if header is not False:
+            body["header"] = header
+        resp = requests.post(f"{self.control}/role", json=body, timeout=10)
+        resp.raise_for_status()
+        return dict(resp.json())
+
     def status(self) -> dict[str, Any]:
         resp = requests.get(f"{self.control}/status", timeout=10)
         resp.raise_for_status()
@@ -300,6 +312,24 @@ class NvaProcess:
 def http_probes(nvas: dict[str, NvaProcess], path: str = "/") -> dict[str, dict[str, Any]]:
     """Probe configuration (contract §2) for simulated NVAs: HTTP to each one's own loopback address."""
     return {name: {"protocol": "http", "address": nva.address, "port": nva.ports["http"], "path": path} for name, nva in nvas.items()}
+
+
+ROLE_FORMS = ("tcp", "status", "text", "json")
+
+
+def role_probe(nva: NvaProcess, form: str = "json", headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """Role configuration (contract §2 `role`) for a simulated NVA, in one of its forms: `tcp` (the port only the active
+    member opens), `status` (/role: 200 or 503), `text` (/role.txt, ACTIVE or STANDBY), `json` (/role.json, /ha/state)."""
+    if form == "tcp":
+        return {"protocol": "tcp", "address": nva.address, "port": nva.ports["role"]}
+    base: dict[str, Any] = {"protocol": "http", "address": nva.address, "port": nva.ports["http"], **({"headers": headers} if headers else {})}
+    if form == "status":
+        return {**base, "path": "/role", "activeWhen": {"status": [200]}}
+    if form == "text":
+        return {**base, "path": "/role.txt", "activeWhen": {"status": [200], "bodyContains": "ACTIVE"}}
+    if form == "json":
+        return {**base, "path": "/role.json", "activeWhen": {"json": {"pointer": "/ha/state", "equals": "active"}}}
+    raise ValueError(f"form must be one of {ROLE_FORMS}, not {form!r}")
 
 
 def app_settings(arm: ArmEmulator, config: dict[str, Any], storage: str, table: str, **extra: str) -> dict[str, str]:

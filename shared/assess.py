@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
@@ -21,6 +21,7 @@ from .readiness import (
     permissions_check,
     placement_check,
     resources_check,
+    roles_check,
     standby_check,
     state_check,
 )
@@ -89,8 +90,9 @@ class Assessor:
             return AzureView(), [], str(err)
 
     def assess(self, cluster: Cluster, active: str, healthy: Collection[str], now: datetime,
-               survey: tuple[AzureView, list[str], str | None], state_error: str | None = None) -> Readiness:
-        """Every check, reading permissions afresh (which warms the gate's cache)."""
+               survey: tuple[AzureView, list[str], str | None], state_error: str | None = None,
+               roles: Mapping[str, tuple[str, str]] | None = None) -> Readiness:
+        """Every check, reading permissions afresh (which warms the gate's cache). `roles`: each NVA's role answer and detail."""
         view, missing, failure = survey
         if failure is not None:
             resources = Check("resources", False, f"Azure could not be read: {failure}")
@@ -98,13 +100,15 @@ class Assessor:
             resources = resources_check(cluster, view, missing)
         # Tables that cannot be read leave the rest to check; a NIC or public IP that cannot be read leaves nothing.
         usable = failure is None and not addresses_unread(view) and not any("/routetables/" not in m.lower() for m in missing)
-        return Readiness(now, (
+        checks = (
             state_check(state_error),
             resources,
             placement_check(cluster, active, view, usable),
             standby_check(cluster, active, healthy),
             self._permissions(cluster, view, usable),
-        ))
+        )
+        appliances = roles_check(cluster, active, roles or {})
+        return Readiness(now, checks if appliances is None else (*checks, appliances))
 
     def _permissions(self, cluster: Cluster, view: AzureView, usable: bool) -> Check:
         if self.permissions is None:

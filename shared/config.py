@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from collections.abc import Mapping
@@ -12,6 +11,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from . import bounded_json
+from .config_probe import Probe, Role, role_checks
 from .config_scope import FloatingIp, RouteFilter, floating_checks
 from .errors import ConfigError
 
@@ -22,7 +22,6 @@ IPCONFIG_ID = re.compile(
     rf"^/subscriptions/{_SEG}/resourceGroups/{_SEG}/providers/Microsoft\.Network/networkInterfaces/{_SEG}/ipConfigurations/{_SEG}$", re.I)
 PIP_ID = re.compile(rf"^/subscriptions/{_SEG}/resourceGroups/{_SEG}/providers/Microsoft\.Network/publicIPAddresses/{_SEG}$", re.I)
 ROUTE_TABLE_ID = re.compile(rf"^/subscriptions/{_SEG}/resourceGroups/{_SEG}/providers/Microsoft\.Network/routeTables/{_SEG}$", re.I)
-HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 SUBSCRIPTION = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -30,46 +29,10 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-class Probe(_Model):
-    """How an NVA is probed: a TCP connect, or an HTTP(S) GET expecting given statuses."""
-
-    protocol: Literal["tcp", "http", "https"]
-    address: str
-    port: Annotated[int, Field(ge=1, le=65535)]
-    path: str = "/"
-    expect_status: tuple[Annotated[int, Field(ge=100, le=599)], ...] | None = Field(default=None, alias="expectStatus")
-
-    @field_validator("address")
-    @classmethod
-    def _address(cls, value: str) -> str:
-        try:
-            ipaddress.ip_address(value)
-        except ValueError:
-            if not HOSTNAME.match(value):
-                raise ValueError(f"{value!r} is neither an IP address nor a host name") from None
-        return value
-
-    @field_validator("path")
-    @classmethod
-    def _path(cls, value: str) -> str:
-        if not value.startswith("/") or any(c.isspace() for c in value):
-            raise ValueError("must start with / and contain no white space")
-        return value
-
-    @field_validator("expect_status")
-    @classmethod
-    def _statuses(cls, value: tuple[int, ...] | None) -> tuple[int, ...] | None:
-        if value is not None and not value:
-            raise ValueError("must list at least one status (omit it to accept any 2xx or 3xx)")
-        return value
-
-    def accepts(self, status: int) -> bool:
-        return status in self.expect_status if self.expect_status else 200 <= status < 400
-
-
 class Nva(_Model):
     name: Annotated[str, Field(pattern=NAME)]
     probe: Probe
+    role: Role | None = None
     interfaces: dict[Annotated[str, Field(min_length=1, max_length=63)], str]
 
     @field_validator("interfaces")
@@ -120,6 +83,7 @@ class Policy(_Model):
     failback: Literal["never", "preferred"] = "never"
     failback_after_seconds: Annotated[float, Field(ge=0)] = Field(default=600.0, alias="failbackAfterSeconds")
     reconcile_every_seconds: Annotated[float, Field(gt=0)] = Field(default=300.0, alias="reconcileEverySeconds")
+    decider: Literal["probes", "appliance"] = "probes"
 
     @field_validator("probe_timeout_seconds", "hold_down_seconds", "failback_after_seconds", "reconcile_every_seconds",
                      mode="before")
@@ -238,6 +202,7 @@ def _cross_checks(config: Config) -> list[str]:
                 problems.append(f"{at}.publicIps[{p}].id: listed twice")
             pips.add(pip.id.lower())
         problems += floating_checks(cluster, at, legs)
+        problems += role_checks(cluster.nvas, cluster.policy.decider, cluster.policy.probe_timeout_seconds, at)
         tables = [t.lower() for t in cluster.route_tables]
         for t, table in enumerate(tables):
             if table in tables[:t]:

@@ -147,7 +147,8 @@ class Engine:
         if healthy is None:
             healthy = [n for n in cluster.names() if state.nva_health(n).healthy is True]
         survey = self.assessor.survey(cluster)
-        readiness = self.assessor.assess(cluster, state.active, healthy, self.clock(), survey)
+        roles = {n: (h.role, h.role_detail or "") for n, h in state.health.items() if h.role}
+        readiness = self.assessor.assess(cluster, state.active, healthy, self.clock(), survey, roles=roles)
         try:
             view, _, failure = survey
             if failure is not None or (blocking := addresses_unread(view)):
@@ -178,7 +179,9 @@ class Engine:
             state, state_error = initial_state(cluster), str(err)
         results = self.prober.probe_all(cluster.nvas, cluster.policy.probe_timeout_seconds, cluster.name)
         healthy = [n for n, r in results.items() if r.ok]
-        readiness = self.assessor.assess(cluster, state.active, healthy, self.clock(), self.assessor.survey(cluster), state_error)
+        roles = {n: (r.role.role, r.role.detail) for n, r in results.items() if r.role}
+        readiness = self.assessor.assess(cluster, state.active, healthy, self.clock(), self.assessor.survey(cluster), state_error,
+                                         roles=roles)
         if state_error is None:
             readiness = self.assessor.record(self.store, cluster.name, readiness)[0]
         return readiness.as_json(cluster.name)

@@ -13,7 +13,7 @@ _log = logging.getLogger(EVENT_LOGGER)
 CONTRACT_EVENTS = (
     "ProbeCycle", "NvaHealthChanged", "FailoverStarted", "FailoverCompleted", "FailoverFailed", "NoHealthyNva",
     "DriftDetected", "DriftCorrected", "ClusterPaused", "ClusterResumed", "ConfigInvalid", "ReadinessChanged",
-    "FailoverBlocked",
+    "FailoverBlocked", "SplitBrain",
 )
 
 

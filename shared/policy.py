@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from .appliance import Lead, lead, with_roles
 from .config import Cluster, Policy
 from .errors import RequestError
 from .probes import ProbeResult
@@ -103,7 +104,7 @@ def decide(
     """One timer run's decision for one cluster."""
     policy = cluster.policy
     health, events = observe(state.health, observations, policy, now)
-    new = state.with_health(health)
+    new = state.with_health(with_roles(health, observations, now))
     active = new.nva_health(new.active)
 
     if new.phase == "failing_over" and new.journal is not None:
@@ -112,6 +113,9 @@ def decide(
             return Plan(state, "none", (), f"{journal.kind} to {journal.to_nva} in progress", record=False)
         taken = replace(journal, lease_owner=actor, lease_until=now + lease)
         return Plan(replace(new, journal=taken), "resume", tuple(events), f"resume {journal.kind} to {journal.to_nva}")
+
+    if policy.decider == "appliance":
+        return _follow(lead(new, cluster, observations, now), events, now, actor, lease)
 
     if active.healthy is False:
         target = healthiest_standby(new, cluster, exclude=new.active)
@@ -147,6 +151,15 @@ def decide(
     if due and not new.paused:
         return Plan(replace(new, last_reconcile_at=now), "reconcile", tuple(events), "reconcile due")
     return Plan(new, "none", tuple(events), "steady")
+
+
+def _follow(led: Lead, events: list[Event], now: datetime, actor: str, lease: timedelta) -> Plan:
+    """decider appliance: the plan for the appliances' lead (shared/appliance.py)."""
+    raised = (*events, *led.events)
+    if led.to is None:
+        return Plan(led.state, led.action, raised, led.reason)
+    return Plan(start(led.state, "failover", led.to, "auto", led.reason, now, actor, lease, detected_at=led.claimed_at),
+                "failover", raised, led.reason)
 
 
 def decide_manual(

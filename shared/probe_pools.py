@@ -68,7 +68,8 @@ class ClusterPools:
         self._lock = threading.Lock()
         self._pools: dict[str, ThreadPoolExecutor] = {}
 
-    def _pool(self, cluster: str, calls: int) -> ThreadPoolExecutor:
+    def pool(self, cluster: str, calls: int) -> ThreadPoolExecutor:
+        """The cluster's pool (made for `calls` calls a run the first time it is asked for)."""
         with self._lock:
             if cluster not in self._pools:
                 workers = min(self._ceiling, max(self._floor, 2 * calls))
@@ -80,7 +81,7 @@ class ClusterPools:
         """Run every call on the cluster's pool and collect the answers by `deadline` (time.monotonic()). A call without an
         answer by then gets late(name), and one that has not started is cancelled: nothing of this run outlives it as
         long as each call keeps to the deadline itself."""
-        pool = self._pool(cluster, len(calls))
+        pool = self.pool(cluster, len(calls))
         futures = {name: pool.submit(call) for name, call in calls.items()}
         results: dict[str, T] = {}
         for name, future in futures.items():

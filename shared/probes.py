@@ -7,13 +7,24 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol
+from typing import Literal, Protocol
 
 import requests
 import urllib3
 
-from .config import Nva, Probe
+from .config import Nva, Probe, Role
+from .headers import Secrets
 from .probe_pools import BoundedResolver, ClusterPools, Lookup, getaddrinfo_lookup
+
+BODY_LIMIT = 65536  # bytes of an answer a body check reads
+
+
+@dataclass(frozen=True)
+class RoleAnswer:
+    """An appliance's answer to "are you the active member of your HA cluster?" (shared.roles asks), and what it was."""
+
+    role: Literal["active", "standby", "unknown"]  # unknown: no answer
+    detail: str = ""
 
 
 @dataclass(frozen=True)
@@ -23,6 +34,7 @@ class ProbeResult:
     ok: bool
     error: str | None = None
     latency_ms: float = 0.0
+    role: RoleAnswer | None = None  # the appliance's own answer, when it has a role probe (shared.roles)
 
 
 class Prober(Protocol):
@@ -31,7 +43,7 @@ class Prober(Protocol):
         these are: each cluster's probes run apart from every other cluster's."""
 
 
-def _url(probe: Probe, address: str) -> str:
+def _url(probe: Probe | Role, address: str) -> str:
     host = f"[{address}]" if ":" in address else address
     return f"{probe.protocol}://{host}:{probe.port}{probe.path}"
 
@@ -44,12 +56,13 @@ class NetworkProber:
     otherwise happen ~40 times a day at a 5 s schedule; with three tries, about once in 10,000 days).
     """
 
-    def __init__(self, attempts: int = 3, lookup: Lookup = getaddrinfo_lookup) -> None:
+    def __init__(self, attempts: int = 3, lookup: Lookup = getaddrinfo_lookup, secrets: Secrets | None = None) -> None:
         self.pools = ClusterPools()
         self.resolver = BoundedResolver(lookup)  # `lookup`: the resolver at this adapter's boundary
         self._session = requests.Session()
         self._session.trust_env = False  # an NVA probe never goes through a proxy
         self.attempts = attempts
+        self.secrets = secrets or Secrets()
         urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
 
     def probe_one(self, probe: Probe, timeout: float, deadline: float | None = None) -> ProbeResult:
@@ -78,12 +91,11 @@ class NetworkProber:
                 with socket.create_connection((address, probe.port), timeout=timeout):
                     pass
             else:
-                total = urllib3.Timeout(total=timeout)  # requests passes a urllib3 Timeout through as it is
-                resp = self._session.get(_url(probe, address), timeout=total, verify=False,  # type: ignore[arg-type]
-                                         allow_redirects=False, headers={"User-Agent": "nva-failover-probe", **_host(probe, address)})
-                resp.close()
-                if not probe.accepts(resp.status_code):
-                    return ProbeResult(False, f"HTTP {resp.status_code}", _ms(started))
+                status, body = http_get(self._session, probe, self.secrets, timeout, probe.expect_body is not None, address)
+                if not probe.accepts(status):
+                    return ProbeResult(False, f"HTTP {status}", _ms(started))
+                if probe.expect_body is not None and probe.expect_body not in body:
+                    return ProbeResult(False, f"HTTP {status} without the expected body text", _ms(started))
         except (TimeoutError, requests.Timeout):
             return ProbeResult(False, f"timed out after {timeout:g}s", _ms(started))
         except (OSError, requests.RequestException) as err:
@@ -97,12 +109,25 @@ class NetworkProber:
                                  lambda _: ProbeResult(False, f"timed out after {timeout:g}s", timeout * 1000))
 
 
-def _host(probe: Probe, address: str) -> dict[str, str]:
+def _host(probe: Probe | Role, address: str) -> dict[str, str]:
     """The Host header of a probe sent to the address its host name resolved to."""
     if address == probe.address:
         return {}
     default = {"http": 80, "https": 443}[probe.protocol]
     return {"Host": probe.address if probe.port == default else f"{probe.address}:{probe.port}"}
+
+
+def http_get(session: requests.Session, endpoint: Probe | Role, secrets: Secrets, timeout: float,
+             read_body: bool, address: str | None = None) -> tuple[int, str]:
+    """One GET of a probe's or role's URL with its headers, sent to `address` (its host name resolved) when given; the
+    status and (when asked) up to BODY_LIMIT bytes of body. Connect and answer share `timeout`."""
+    to = endpoint.address if address is None else address
+    headers = {"User-Agent": "nva-failover-probe", **_host(endpoint, to), **secrets.headers(endpoint.headers)}
+    total = urllib3.Timeout(total=timeout)  # requests passes a urllib3 Timeout through as it is
+    with session.get(_url(endpoint, to), timeout=total, verify=False, allow_redirects=False,  # type: ignore[arg-type]
+                     headers=headers, stream=True) as resp:
+        body = resp.raw.read(BODY_LIMIT, decode_content=True).decode(resp.encoding or "utf-8", "replace") if read_body else ""
+        return resp.status_code, body
 
 
 def _ms(started: float) -> float:

@@ -13,7 +13,7 @@ from .desired import NOT_FOUND, AzureView, plan_changes
 from .errors import EngineError
 from .permissions import Need, Verdict
 
-CHECKS = ("state", "resources", "placement", "standby", "permissions")
+CHECKS = ("state", "resources", "placement", "standby", "permissions", "roles")  # roles: only when NVAs have a role probe
 
 
 @dataclass(frozen=True)
@@ -142,3 +142,25 @@ def permissions_check(verdict: Verdict | None, by_target: Mapping[Need, Sequence
     if notes:
         return Check("permissions", True, " ".join(notes))
     return Check("permissions", True, f"all {len(by_target)} actions a failover needs are granted")
+
+
+def roles_check(cluster: Cluster, active: str, roles: Mapping[str, tuple[str, str]]) -> Check | None:
+    """With role probes: every role is readable, the active NVA claims active and every standby claims standby."""
+    if not any(n.role is not None for n in cluster.nvas):
+        return None
+    problems = []
+    for nva in cluster.nvas:
+        if nva.role is None:
+            continue
+        role, detail = roles.get(nva.name, ("unknown", "not asked yet"))
+        if role == "unknown":
+            problems.append(f"{nva.name}'s role cannot be read ({detail}): check its role probe, address and the app settings "
+                            "its headers name")
+        elif nva.name == active and role != "active":
+            problems.append(f"{nva.name} is where Azure has the cluster but answers {role} ({detail})")
+        elif nva.name != active and role != "standby":
+            problems.append(f"{nva.name} is a standby in Azure but claims {role} ({detail})")
+    if problems:
+        return Check("roles", False, "; ".join(problems))
+    return Check("roles", True, f"roles readable; {active} claims active and "
+                                f"{', '.join(n for n in cluster.names() if n != active)} claim standby")

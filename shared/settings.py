@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from azure.core.credentials import TokenCredential
@@ -16,9 +16,11 @@ from .connection import resolve_state_connection
 from .dispatch import DEFAULT_QUEUE, QueueDispatcher, queue_client_from_settings, valid_queue_name
 from .engine import Engine, Tuning
 from .errors import ConfigError
+from .headers import Secrets
 from .pacer import shared_pacer
 from .permissions import AzurePermissionReader, PermissionCache
 from .probes import NetworkProber
+from .roles import RoleAwareProber, RoleProber
 from .schedule import Schedule, lease_seconds
 from .table_store import TableStateStore, table_client
 
@@ -40,6 +42,7 @@ class Settings:
     lease_seconds: float  # derived from the schedule: a crashed change is resumed by the next scheduled run
     queue: str = DEFAULT_QUEUE  # the executor's queue, in AzureWebJobsStorage
     manual_wait_seconds: float = 200.0
+    secrets: Secrets = field(default_factory=Secrets)  # the settings probe and role headers name (never shown)
 
 
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:
@@ -73,8 +76,9 @@ def read_settings(env: Mapping[str, str], app_root: Path) -> Settings:
     wait = _positive(env, "NVA_HA_MANUAL_WAIT_SECONDS", 200.0)
     if wait > 220:
         raise ConfigError([f"NVA_HA_MANUAL_WAIT_SECONDS: {wait:g} is above 220 (Azure ends an HTTP request at 230 s)"])
+    config = load_config(env, app_root)
     return Settings(
-        config=load_config(env, app_root),
+        config=config,
         table=table,
         arm_endpoint=endpoint,
         client_id=env.get("AZURE_CLIENT_ID") or None,
@@ -83,6 +87,7 @@ def read_settings(env: Mapping[str, str], app_root: Path) -> Settings:
         lease_seconds=lease_seconds(schedule),
         queue=queue,
         manual_wait_seconds=wait,
+        secrets=Secrets.from_settings(config, env),
     )
 
 
@@ -112,5 +117,6 @@ def build_engine(env: Mapping[str, str], app_root: Path, network_tuning: Network
     tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=settings.lease_seconds / 5,
                     manual_wait_seconds=settings.manual_wait_seconds)
     dispatcher = QueueDispatcher(queue_client_from_settings(env, settings.queue, storage_credential)) if queue else None
-    return Engine(settings.config, store, NetworkProber(), network, actor=actor, tuning=tuning, dispatcher=dispatcher,
+    prober = RoleAwareProber(NetworkProber(secrets=settings.secrets), RoleProber(settings.secrets))
+    return Engine(settings.config, store, prober, network, actor=actor, tuning=tuning, dispatcher=dispatcher,
                   assessor=Assessor(network, permissions))

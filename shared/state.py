@@ -33,6 +33,9 @@ class NvaHealth:
     last_error: str | None = None
     healthy_since: datetime | None = None
     failing_since: datetime | None = None  # the first failed probe of the current run of failures
+    role: str | None = None  # the appliance's own answer (active, standby, unknown); None without a role probe
+    role_detail: str | None = None  # what the answer was (never a header or a body)
+    claimed_since: datetime | None = None  # the first "active" answer since it last answered "standby"
 
 
 @dataclass(frozen=True)
@@ -156,7 +159,7 @@ class StateStore(Protocol):
 def _health_json(health: Mapping[str, NvaHealth]) -> str:
     return json.dumps({
         name: {**asdict(h), "last_probe_at": iso(h.last_probe_at), "healthy_since": iso(h.healthy_since),
-               "failing_since": iso(h.failing_since)}
+               "failing_since": iso(h.failing_since), "claimed_since": iso(h.claimed_since)}
         for name, h in health.items()
     })
 
@@ -167,6 +170,7 @@ def _health_from(text: str | None) -> dict[str, NvaHealth]:
         h["last_probe_at"] = parse_time(h["last_probe_at"])
         h["healthy_since"] = parse_time(h["healthy_since"])
         h["failing_since"] = parse_time(h.get("failing_since"))
+        h["claimed_since"] = parse_time(h.get("claimed_since"))  # absent in states stored before roles
         out[name] = NvaHealth(**h)
     return out
 

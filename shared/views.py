@@ -24,6 +24,7 @@ def status_json(cluster: Cluster, state: ClusterState) -> dict[str, Any]:
                 "consecutiveSuccesses": state.nva_health(n).consecutive_successes,
                 "lastProbeAt": iso(state.nva_health(n).last_probe_at),
                 "lastError": state.nva_health(n).last_error,
+                "role": state.nva_health(n).role if cluster.nva(n).role is not None else None,
             }
             for n in cluster.names()
         ],

@@ -95,26 +95,50 @@ def last_failover(record: Mapping[str, Any] | None) -> str:
             f"took {seconds(record.get('durationMs'))}")
 
 
+def agreement(c: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The appliances' own election (nvas[].role) against where Azure has the cluster: a word and a plain sentence;
+    None without role probes."""
+    asked = [n for n in c.get("nvas", []) if n.get("role") is not None]
+    if not asked:
+        return None
+    claims = [n["name"] for n in asked if n.get("role") == "active"]
+    unknown = [n["name"] for n in asked if n.get("role") == "unknown"]
+    active = c.get("active")
+    if len(claims) > 1:
+        return "SPLIT BRAIN", f"SPLIT BRAIN: {' and '.join(claims)} all claim active; nothing moves; Azure has {active}"
+    if claims and claims[0] != active:
+        return "DISAGREE", f"DISAGREE: the appliances elect {claims[0]}, Azure has {active}"
+    if not claims:
+        why = f" ({', '.join(unknown)}: role unknown)" if unknown else ""
+        return "no claim", f"no appliance claims active{why}; Azure has {active}"
+    if unknown:
+        return "agree", f"{active} claims active, as in Azure; the role of {', '.join(unknown)} is unknown"
+    return "agree", f"the appliances agree with Azure: {active} claims active"
+
+
 def clusters(items: Sequence[Mapping[str, Any]]) -> str:
     rows = []
     for c in items:
         nvas = " ".join(f"{n['name']}:{'ok' if n.get('healthy') else ('down' if n.get('healthy') is False else '?')}"
-                        for n in c.get("nvas", []))
+                        + (f"/{n['role']}" if n.get("role") else "") for n in c.get("nvas", []))
+        said = agreement(c)
         phase = "FAILING OVER" if c.get("phase") == "failing_over" else c.get("phase")
         rows.append((c.get("name"), c.get("active"), phase, "PAUSED" if c.get("paused") else "no", c.get("epoch"), nvas,
-                     readiness_cell(c.get("readiness")), last_failover(c.get("lastFailover"))))
-    return table(("CLUSTER", "ACTIVE", "PHASE", "PAUSED", "EPOCH", "NVAS", "READINESS", "LAST FAILOVER"), rows)
+                     said[0] if said else "-", readiness_cell(c.get("readiness")), last_failover(c.get("lastFailover"))))
+    return table(("CLUSTER", "ACTIVE", "PHASE", "PAUSED", "EPOCH", "NVAS", "APPLIANCES", "READINESS", "LAST FAILOVER"), rows)
 
 
 def status(c: Mapping[str, Any]) -> str:
     phase = "FAILING OVER" if c.get("phase") == "failing_over" else c.get("phase")
     head = [f"cluster    {c.get('name')}", f"active     {c.get('active')}  (epoch {c.get('epoch')}, {phase})",
             f"paused     {'YES: no automatic change' if c.get('paused') else 'no'}",
-            f"readiness  {readiness_cell(c.get('readiness'))}", f"last       {last_failover(c.get('lastFailover'))}", ""]
-    rows = [(n.get("name"), "active" if n.get("name") == c.get("active") else "standby", health(n.get("healthy")),
+            f"readiness  {readiness_cell(c.get('readiness'))}", f"last       {last_failover(c.get('lastFailover'))}"]
+    said = agreement(c)
+    head += [f"appliances {said[1]}", ""] if said else [""]
+    rows = [(n.get("name"), "active" if n.get("name") == c.get("active") else "standby", health(n.get("healthy")), n.get("role") or "-",
              n.get("consecutiveFailures"), n.get("consecutiveSuccesses"), ago(n.get("lastProbeAt")), n.get("lastError") or "")
             for n in c.get("nvas", [])]
-    return "\n".join(head) + table(("NVA", "ROLE", "HEALTH", "FAILS", "OKS", "LAST PROBE", "LAST ERROR"), rows)
+    return "\n".join(head) + table(("NVA", "ROLE", "HEALTH", "APPLIANCE SAYS", "FAILS", "OKS", "LAST PROBE", "LAST ERROR"), rows)
 
 
 def history(answer: Mapping[str, Any]) -> str:

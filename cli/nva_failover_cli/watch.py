@@ -41,6 +41,8 @@ def changes(before: Status, after: Status) -> list[Event]:
         prior = old.get(nva.get("name"))
         if prior is not None and prior.get("healthy") != nva.get("healthy"):
             event("NvaHealthChanged", nva=nva.get("name"), healthy=nva.get("healthy"), error=nva.get("lastError"))
+        if prior is not None and prior.get("role") != nva.get("role"):  # the appliance's own election (role probes)
+            event("RoleChanged", nva=nva.get("name"), role=nva.get("role"), was=prior.get("role"))
     if bool(before.get("paused")) != bool(after.get("paused")):
         event("ClusterPaused" if after.get("paused") else "ClusterResumed")
     ready, was_ready = after.get("readiness") or {}, before.get("readiness") or {}

@@ -13,6 +13,7 @@ from chaos.flap import simulate_day, socket_check
 from chaos.fuzz import fuzz_config, fuzz_http
 from chaos.lab import Lab, lab
 from chaos.race import run_race
+from chaos.roles import run_role_flips
 from chaos.skew import run_skew
 from shared.config import parse_config
 from tests.functions.host import pump
@@ -108,3 +109,14 @@ def _hub_config() -> dict[str, Any]:
     from emulation.topology import two_firewalls
 
     return two_firewalls({n: {"protocol": "tcp", "address": "127.0.0.1", "port": 1} for n in ("fw-a", "fw-b")}).config
+
+
+def test_appliance_role_flips_are_followed_and_split_claims_never_move(chaos_lab: Lab) -> None:
+    """Contract §6 "Appliance-led", for a minute of random flips, splits and no claims with 5% of probes lost."""
+    figures = run_role_flips(chaos_lab, seconds=60)
+    assert figures.flips >= 3 and figures.split_episodes >= 1, "the schedule must actually flip and split"
+    assert figures.not_followed == 0, figures.problems
+    assert figures.followed_by_first_run + figures.followed_by_second_run == figures.flips
+    assert (figures.moves_during_split, figures.moves_without_claim) == (0, 0)
+    assert 1 <= figures.split_brain_events <= figures.split_episodes
+    assert figures.converged_at_end

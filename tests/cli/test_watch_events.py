@@ -42,3 +42,11 @@ def test_pause_resume_readiness_and_an_unexplained_move() -> None:
     assert changes(ready, broken) == [{"event": "ReadinessChanged", "cluster": "hub-fw", "ready": False, "failing": ["permissions"]}]
     assert changes(broken, broken) == []
     assert [e["event"] for e in changes(status(), status(active="fw-b"))] == ["ActiveChanged"]
+
+
+def test_a_role_flip_is_seen() -> None:
+    before = status(nvas=[{"name": "fw-a", "healthy": True, "role": "active"}, {"name": "fw-b", "healthy": True, "role": "standby"}])
+    after = status(nvas=[{"name": "fw-a", "healthy": True, "role": "standby"}, {"name": "fw-b", "healthy": True, "role": "active"}])
+    seen = changes(before, after)
+    assert [(e["event"], e["nva"], e["role"], e["was"]) for e in seen] == [
+        ("RoleChanged", "fw-a", "standby", "active"), ("RoleChanged", "fw-b", "active", "standby")]

@@ -83,7 +83,9 @@ def test_list_and_get(app_env: Rig) -> None:
     assert status == 200 and [c["name"] for c in body["clusters"]] == ["hub-fw"]
     cluster = body["clusters"][0]
     assert set(cluster) == {"name", "active", "epoch", "phase", "paused", "nvas", "lastFailover", "readiness"}
-    assert set(cluster["nvas"][0]) == {"name", "healthy", "consecutiveFailures", "consecutiveSuccesses", "lastProbeAt", "lastError"}
+    assert set(cluster["nvas"][0]) == {"name", "healthy", "consecutiveFailures", "consecutiveSuccesses", "lastProbeAt", "lastError",
+                                       "role"}  # rev. 3: null without a role probe
+    assert cluster["nvas"][0]["role"] is None
     assert call("get_cluster", "GET", "clusters/nope", "nope") == (404, {"error": {
         "code": "ClusterNotFound", "message": "no cluster named 'nope'"}})
 

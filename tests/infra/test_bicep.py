@@ -166,6 +166,7 @@ def test_readiness_alert_fires_on_not_ready_only_and_blocked_failovers_alert() -
     events = {e["name"]: e for e in parsed("main.bicep")["variables"]["alertEvents"]["value"]}
     assert events["ReadinessChanged"]["where"] == ' | where tostring(customDimensions.ready) =~ "false"'
     assert events["FailoverBlocked"]["where"] == ""
+    assert events["SplitBrain"]["where"] == ""  # appliance-led: two claims, nothing moves
     rule = resource("eventAlerts")["config"]["properties"]
     assert "${event.where}" in rule["criteria"]["allOf"][0]["query"]
     role = parsed("modules/nva-role.bicep")["parameters"]["joinLoadBalancersAndAsgs"]

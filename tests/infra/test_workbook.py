@@ -28,6 +28,7 @@ CONTRACT_FIELDS: dict[str, set[str]] = {
     "ConfigInvalid": {"error"},
     "ReadinessChanged": {"ready", "failing", "detail"},
     "FailoverBlocked": {"to", "trigger", "missing"},
+    "SplitBrain": {"claims"},
 }
 REQUIRED = {"FailoverCompleted", "NvaHealthChanged", "ReadinessChanged", "FailoverBlocked", "FailoverFailed", "ProbeCycle"}
 
