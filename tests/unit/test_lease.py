@@ -58,6 +58,12 @@ class MemoryStore:
     def append_history(self, *args: Any) -> None:
         raise AssertionError("not used")
 
+    def stage_history(self, *args: Any) -> None:
+        raise AssertionError("not used")
+
+    def record_history(self, cluster: str, epoch: int) -> dict[str, Any] | None:
+        raise AssertionError("not used")
+
     def history(self, cluster: str, limit: int = 20) -> list[dict[str, Any]]:
         return []
 
