@@ -7,20 +7,19 @@ import statistics
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from emulation.estates import floating_estate
 from emulation.harness import ArmEmulator, app_settings, http_probes
 from emulation.profiles import Profile
 from shared.policy import ManualRequest
 
-if TYPE_CHECKING:
-    from .__main__ import World
+from .lab import BenchLab
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def bench_floating(w: World, profile: Profile, runs: int) -> dict[str, Any]:
+def bench_floating(w: BenchLab, profile: Profile, runs: int) -> dict[str, Any]:
     """Manual failovers of the dual-stack estate behind a load balancer (no route table): its VIP with public IP, ASG and
     pool, and the leg public IPs move in one removal and one addition; the limit is 2 NIC writes."""
     nic = profile.seconds("networkInterfaces.write")
