@@ -61,7 +61,8 @@ class ManualClock:
 
 class MemoryStateStore:
     """The StateStore protocol in memory: every save is conditional on an etag from a counter (StateConflict when stale);
-    `failure` makes every call raise it (a store that is down); `on_load` runs before each load (another actor's write)."""
+    `failure` makes every call raise it (a store that is down); `hold` cleared makes every save wait until it is set again
+    (a store that hangs); `on_load` runs before each load (another actor's write)."""
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
@@ -72,6 +73,8 @@ class MemoryStateStore:
         self.saved: list[ClusterState] = []  # every state written, in order
         self.failure: EngineError | None = None
         self.on_load: Callable[[str], None] | None = None
+        self.hold = threading.Event()
+        self.hold.set()
 
     def _check(self) -> None:
         if self.failure is not None:
@@ -106,6 +109,7 @@ class MemoryStateStore:
     def save(self, state: ClusterState) -> ClusterState:
         if state.etag is None:
             return self.create(state)
+        self.hold.wait()
         with self._lock:
             self._check()
             current = self._states.get(state.name)

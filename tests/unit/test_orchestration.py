@@ -3,6 +3,7 @@ lapse, a stale message and a manual wait, each in milliseconds. Time is a manual
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
@@ -120,11 +121,10 @@ def test_a_holder_whose_renewal_conflicts_stops_writing(fakes: Fakes, events: Ev
     """Another actor took the journal over after the holder's first write: the renewal that records that write conflicts,
     and the fence stops every later write."""
     def take_over(write: Write) -> None:
-        if len(fakes.network.writes) == 1:
-            state = fakes.state()
-            assert state.journal is not None
+        state = fakes.state()
+        if len(fakes.network.writes) == 1 and state.journal is not None:
             fakes.store.save(replace(state, journal=replace(state.journal, lease_owner="intruder",
-                                                             lease_until=fakes.clock.now() + timedelta(seconds=30))))
+                                                            lease_until=fakes.clock.now() + timedelta(seconds=30))))
 
     fakes.network.after_write = take_over
     with pytest.raises(RequestError) as refused:
@@ -178,8 +178,8 @@ def test_a_holder_that_keeps_renewing_is_never_taken_over_whatever_its_timestamp
 
     def holder_renews(_: str) -> None:
         state = fakes.state()
-        assert state.journal is not None
-        fakes.store.save(replace(state, journal=replace(state.journal, lease_until=behind() + timedelta(seconds=2.5))))
+        if state.journal is not None and state.journal.lease_owner == "holder":
+            fakes.store.save(replace(state, journal=replace(state.journal, lease_until=behind() + timedelta(seconds=2.5))))
 
     locked = start(fakes.state(), "failover", "fw-b", "manual", "test", behind(), "holder", timedelta(seconds=2.5))
     fakes.store.save(locked)
@@ -225,3 +225,15 @@ def test_a_manual_failover_still_queued_at_the_wait_limit_answers_202_with_where
     journal = fakes.state().journal
     assert journal is not None and fakes.dispatcher.sent == [Dispatch(NAME, "failover", 1, journal.lease_owner)]
     assert len(events.named("ChangeDispatched")) == 1 and events.named("FailoverStarted") == []
+
+
+def test_a_failover_away_from_a_failed_nva_goes_on_without_a_table_it_cannot_write_and_names_it(
+        fakes: Fakes, events: EventLog) -> None:
+    table = HUB.listed_tables[0]
+    fakes.network.fail[table.lower()] = TransientError("429 SubscriptionRequestsThrottled")
+    assert fail_active(fakes, fakes.engine("timer")) == {NAME: "fw-a failed: connection refused"}
+    assert fakes.written() == FAILOVER - {table.rsplit("/", 1)[-1]}
+    assert fakes.state().active == "fw-b"
+    skipped = [{"resource": table, "reason": "the write failed: 429 SubscriptionRequestsThrottled"}]
+    assert [e["skipped"] for e in events.named("FailoverCompleted")] == [json.dumps(skipped, sort_keys=True)]
+    assert fakes.store.history(NAME)[0]["skipped"] == skipped
