@@ -18,7 +18,7 @@ from shared.desired import NOT_FOUND, AzureView, Change, Desired
 from shared.dispatch import Dispatch
 from shared.errors import EngineError, StateConflict
 from shared.probes import ProbeResult
-from shared.state import ClusterState, FailoverRecord, Timeline, iso, record_json, timeline_json
+from shared.state import ClusterState, FailoverRecord, Timeline, record_json, timeline_json
 from tests.unit.seeded import seeded_view
 
 Body = dict[str, Any]
@@ -151,7 +151,7 @@ class MemoryStateStore:
 def _row(record: FailoverRecord, changes: list[dict[str, Any]], timeline: Timeline | None) -> dict[str, Any]:
     """A history row as TableStateStore.history answers it."""
     timed = timeline_json(timeline or Timeline())
-    return {**record_json(record), "detectedAt": iso((timeline or Timeline()).detected_at), "changes": copy.deepcopy(changes),
+    return {**record_json(record), "detectedAt": timed["detectedAt"], "changes": copy.deepcopy(changes),
             "skipped": [dict(s) for s in record.skipped], "writes": timed["writes"]}
 
 
@@ -249,24 +249,18 @@ class FakeNetwork:
 
     def _hold_public_ips(self, nic_key: str) -> None:
         """Each public IP's ipConfiguration names the IP configuration that holds it, as Azure keeps it."""
-        held = {}
-        for ipc in self._bodies[nic_key]["properties"]["ipConfigurations"]:
-            ref = ((ipc.get("properties") or {}).get("publicIPAddress") or {}).get("id")
-            if ref:
-                held[str(ref).lower()] = ipc["id"]
+        ipconfigs = self._bodies[nic_key]["properties"]["ipConfigurations"]
+        held = {str(ref).lower(): c["id"] for c in ipconfigs if (ref := (c["properties"].get("publicIPAddress") or {}).get("id"))}
         for key, body in self._bodies.items():
-            if "/publicipaddresses/" not in key:
-                continue
             props = body.setdefault("properties", {})
-            holder = str((props.get("ipConfiguration") or {}).get("id", "")).lower()
             if key in held:
                 props["ipConfiguration"] = {"id": held[key]}
-            elif holder.startswith(nic_key + "/"):
+            elif "/publicipaddresses/" in key and str((props.get("ipConfiguration") or {}).get("id", "")).lower().startswith(nic_key + "/"):
                 props.pop("ipConfiguration", None)
 
 
-def up(latency_ms: float = 1.0) -> ProbeResult:
-    return ProbeResult(True, None, latency_ms)
+def up() -> ProbeResult:
+    return ProbeResult(True, None, 1.0)
 
 
 def down(error: str = "connection refused") -> ProbeResult:
@@ -275,12 +269,11 @@ def down(error: str = "connection refused") -> ProbeResult:
 
 class ScriptedProber:
     """Answers each probe_all with the next scripted round (NVA name -> ProbeResult); an NVA a round does not name is up,
-    and once the script runs out every NVA is. `calls` counts the rounds asked for."""
+    and once the script runs out every NVA is."""
 
     def __init__(self, *rounds: Mapping[str, ProbeResult]) -> None:
         self._rounds = list(rounds)
         self._lock = threading.Lock()
-        self.calls = 0
 
     def then(self, *rounds: Mapping[str, ProbeResult]) -> None:
         with self._lock:
@@ -288,7 +281,6 @@ class ScriptedProber:
 
     def probe_all(self, nvas: Sequence[Nva], timeout: float, cluster: str = "") -> dict[str, ProbeResult]:
         with self._lock:
-            self.calls += 1
             answers = self._rounds.pop(0) if self._rounds else {}
         return {nva.name: answers.get(nva.name, up()) for nva in nvas}
 
