@@ -191,8 +191,8 @@ class LeaseWatch:
     """What this process has seen of other actors' leases: each cluster's latest lease record and when (on this process's
     monotonic clock) it first saw it. client-go's observedRecord and observedTime."""
 
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._monotonic = monotonic
+    def __init__(self, monotonic: Callable[[], float] | None = None) -> None:
+        self._monotonic = monotonic or (lambda: time.monotonic())  # read when called, as the rest of this module reads it
         self._lock = threading.Lock()
         self._seen: dict[str, tuple[tuple[object, ...], float]] = {}
 
