@@ -92,6 +92,11 @@ class MemoryStateStore:
         with self._lock:
             return self._states.get(cluster)
 
+    def forget(self, cluster: str) -> None:
+        """The state table deleted (or a new one named): the cluster is first seen again."""
+        with self._lock:
+            self._states.pop(cluster, None)
+
     def load(self, cluster: str) -> ClusterState | None:
         if self.on_load is not None:
             self.on_load(cluster)

@@ -67,7 +67,8 @@ def fakes(monkeypatch: pytest.MonkeyPatch) -> Fakes:
     clock.install(monkeypatch)
     store = MemoryStateStore()
     healthy = NvaHealth(healthy=True, consecutive_successes=5, last_probe_at=clock.now(), healthy_since=clock.now())
-    store.create(replace(initial_state(CLUSTER), health=dict.fromkeys(CLUSTER.names(), healthy), last_reconcile_at=clock.now()))
+    store.create(replace(initial_state(CLUSTER, unplaced=False), health=dict.fromkeys(CLUSTER.names(), healthy),
+                         last_reconcile_at=clock.now()))
     return Fakes(clock, store, FakeNetwork(HUB.resources, HUB.all_tables, clock), ScriptedProber(), RecordingDispatcher())
 
 
