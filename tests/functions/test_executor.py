@@ -112,8 +112,9 @@ def test_a_held_failover_does_not_delay_another_clusters_detection_nor_failover(
                 wait_for(lambda: arm.control.hung() == 1, 30, "hub-fw's attach to be held")
                 held_at = timer.runs
                 nvas["ew-a"].set_mode("down")
-                wait_for(lambda: status("hub-ew")["phase"] == "steady" and status("hub-ew")["active"] == "ew-b", 25,
-                         "hub-ew to fail over")
+                # Completed and announced: the event follows the completing state write (history row, then the mark cleared).
+                wait_for(lambda: status("hub-ew")["phase"] == "steady" and status("hub-ew")["active"] == "ew-b"
+                         and any(e["cluster"] == "hub-ew" for e in events.named("FailoverCompleted")), 25, "hub-ew to fail over")
                 # hub-fw's change is still in flight: its attach has not been answered.
                 assert arm.control.hung() == 1
                 assert status("hub-fw")["phase"] == "failing_over"
