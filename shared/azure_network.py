@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
@@ -19,10 +19,14 @@ from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network.models import NetworkInterface, RouteTable
 from requests.adapters import HTTPAdapter
 
+from . import network_moves
 from .config import Cluster
 from .desired import NOT_FOUND, AzureView, Change, Desired, addresses_unread, desired, holder_nic_ids
 from .errors import PermanentError, StateConflict, TransientError
+from .floating import floating_targets
+from .moves import MovePaths
 from .pacer import Pacer, kind_of, subscription_of
+from .permissions import PermissionCache
 from .polling import PacedPolling
 from .polling import Retry as _Retry
 
@@ -105,8 +109,11 @@ class AzureNetwork:
     """The one Azure implementation of NetworkActions."""
 
     def __init__(self, credential: TokenCredential, endpoint: str, tuning: NetworkTuning | None = None,
-                 pacer: Pacer | None = None, denied: Callable[[], None] | None = None) -> None:
+                 pacer: Pacer | None = None, denied: Callable[[], None] | None = None,
+                 permissions: PermissionCache | None = None) -> None:
         self._credential = credential
+        # Which way floating IPs move (shared.moves): the feature's registration is read once per subscription a while.
+        self.paths = MovePaths(lambda sub: network_moves.feature_state(self, sub), permissions.evaluate if permissions else None)
         self._denied = denied  # told of every write Azure refuses with 403 (AuthorizationFailed, LinkedAuthorizationFailed)
         self.pacer = pacer or Pacer()
         self._held = threading.local()  # .write: seconds this thread's write waited for budget (extends its deadline)
@@ -294,7 +301,16 @@ class AzureNetwork:
         if candidates and all(n.lower() in nics for n in nic_ids):
             owner = desired(cluster, cluster.nvas[0].name, AzureView(nics, pips, tables))
             tables.update({k: t for k, t in candidates.items() if owner.owns_routes(t)})
-        return AzureView(nics, pips, tables, unread), missing
+        return AzureView(nics, pips, tables, unread, self._floating_path(cluster, nics)), missing
+
+    def _floating_path(self, cluster: Cluster, nics: dict[str, dict[str, Any]]) -> str | None:
+        """The way a failover would move the floating IPs, and why (readiness says it), when they can be planned."""
+        if not cluster.floating_ips:
+            return None
+        try:
+            return self.paths.survey(floating_targets(cluster, cluster.nvas[-1].name, nics))
+        except PermanentError as err:
+            return f"floating IPs: the path cannot be told ({err})"
 
     # ----------------------------------------------------------------- writes
     def _put(self, change: Change, deadline: Callable[[], float]) -> None:
@@ -351,7 +367,11 @@ class AzureNetwork:
               skip: Skip | None = None) -> list[Change]:
         done: list[Change] = []
 
-        def run(change: Change) -> None:
+        def report(result: Change) -> None:
+            done.append(result)
+            on_done(result)
+
+        def run(change: Change, quiet: bool = False) -> None:
             try:
                 result = self._write(change, want, fence)
             except StateConflict:
@@ -361,17 +381,25 @@ class AzureNetwork:
                     raise
                 skip(change, _reason(err))
                 return
-            if result is not None:
-                done.append(result)
-                on_done(result)
+            if result is not None and not quiet:
+                report(result)
 
-        first = [self._nic_pool.submit(run, c) for c in changes if c.phase == 0 and c.kind == "nic"]
-        tables = [self._table_pool.submit(run, c) for c in changes if c.kind == "routeTable"]
+        # Floating IPs that one operation can move (shared.moves): both NICs of each are left to it, then put right.
+        moves = network_moves.movable(self, want, changes)
+        paired = {n.lower() for m in moves for n in m.nics}
+        rest = [c for c in changes if c.resource.lower() not in paired]
+        first = [self._nic_pool.submit(run, c) for c in rest if c.phase == 0 and c.kind == "nic"]
+        mover = self._nic_pool.submit(network_moves.move_then_settle, self, moves, [c for c in changes if c.resource.lower() in paired],
+                                      want, fence, report, run) if moves else None
+        tables = [self._table_pool.submit(run, c) for c in rest if c.kind == "routeTable"]
         errors: list[BaseException] = []
-        for future in first:
-            if (e := future.exception()) is not None:
+        waits: list[Future[Any]] = [*first, *([mover] if mover else [])]
+        for waited in waits:
+            if (e := waited.exception()) is not None:
                 errors.append(e)
-        second = [] if errors else [self._nic_pool.submit(run, c) for c in changes if c.phase == 1 and c.kind == "nic"]
+        later = mover.result() if mover is not None and not errors else []
+        second = [] if errors else [self._nic_pool.submit(run, c) for c in rest if c.phase == 1 and c.kind == "nic"] + [
+            self._nic_pool.submit(run, c, quiet) for c, quiet in later]
         for future in second + tables:
             if (e := future.exception()) is not None:
                 errors.append(e)

@@ -262,10 +262,11 @@ class Engine:
     @staticmethod
     def _carry(cluster: Cluster, keeper: LeaseKeeper, view: AzureView) -> dict[str, Any]:
         """Record the floating IP configurations in the journal before any write removes one, so a run resuming after
-        a crash between the removal and the addition still adds them with their public IP, ASGs and pools."""
+        a crash between the removal and the addition (or after a move that left them behind) still adds them with their
+        public IP, ASGs and pools. What the journal recorded first stands: it is how they were before the change."""
         journal = keeper.state.journal
         assert journal is not None
-        carried = {**journal.carried, **carried_configs(cluster, view.nics)}
+        carried = {**carried_configs(cluster, view.nics), **journal.carried}  # as they were when the change began
         if carried != dict(journal.carried):
             keeper.commit(lambda s: replace(s, journal=replace(s.journal, carried=carried)) if s.journal else s)
         return carried

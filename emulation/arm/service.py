@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from . import moves
 from .errors import ArmError, bad_request
 from .faults import Fault, Faults
 from .ids import TYPES, ResourceId
@@ -51,6 +52,7 @@ ROUTES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(f"^{_SUB}{_NET}/{_TYPE}$", re.I), "sub-list"),
     (re.compile(f"^{_SUB}{_NET}/locations/(?P<loc>[^/]+)/operations/(?P<op>[^/]+)$", re.I), "op-status"),
     (re.compile(f"^{_SUB}{_NET}/locations/(?P<loc>[^/]+)/operationResults/(?P<op>[^/]+)$", re.I), "op-result"),
+    *moves.ROUTES,
 ]
 
 
@@ -113,6 +115,7 @@ class ArmService:
         self.faults = Faults()
         self.tokens = Tokens()
         self.links = OperationLinks()
+        self.moves = moves.Moves()
         self.log: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
 
@@ -170,7 +173,9 @@ class ArmService:
         if kind == "permissions" and version not in PERMISSIONS_API_VERSIONS:
             raise bad_request("InvalidApiVersionParameter", f"The api-version '{version}' is invalid. The supported versions are "
                               f"'{', '.join(sorted(PERMISSIONS_API_VERSIONS))}'.")
-        if version not in API_VERSIONS and kind not in {"op-status", "op-result", "permissions"}:
+        if kind in moves.OPERATION_IDS:
+            moves.check_version(kind, version, API_VERSIONS)
+        elif version not in API_VERSIONS and kind not in {"op-status", "op-result", "permissions"}:
             raise bad_request(
                 "NoRegisteredProviderFound",
                 f"No registered resource provider found for API version '{version}'. "
@@ -263,6 +268,8 @@ class ArmService:
         verb = {"GET": "read", "DELETE": "delete"}.get(req.method, "write")
         if kind == "permissions":
             action, scope = "Microsoft.Authorization/permissions/read", params["scope"]
+        elif kind in moves.OPERATION_IDS:
+            action, scope = moves.authorization(params)
         elif kind in {"op-status", "op-result"}:
             # Tracking needs the permission at the resource group of the operated resource (or above):
             # the status URL is not under the resource, so a resource-level grant is not enough.
@@ -328,6 +335,8 @@ class ArmService:
                 raise ArmError(405, "MethodNotAllowed", f"The requested resource does not support http method '{method}'.")
             self._read(None)
             return Response(200, {"value": self.rbac.permissions(self._principal_of(req), params["scope"])})
+        if kind in moves.OPERATION_IDS:
+            return moves.dispatch(self, req, params)
         allowed = {
             "item": {"GET", "PUT"}, "group-list": {"GET"}, "sub-list": {"GET"}, "routes": {"GET"},
             "route": {"GET", "PUT", "DELETE"}, "op-status": {"GET"}, "op-result": {"GET"},
@@ -458,6 +467,8 @@ def _operation_id(kind: str, method: str, params: dict[str, str]) -> str:
         return f"Routes_{verb}"
     if kind == "routes":
         return "Routes_List"
+    if kind in moves.OPERATION_IDS:
+        return moves.OPERATION_IDS[kind]
     if kind == "permissions":
         return "Permissions_ListForResource" if "/providers/" in params["scope"] else "Permissions_ListForResourceGroup"
     return "AsyncOperations_Get" if kind == "op-status" else "OperationResults_Get"
