@@ -62,7 +62,7 @@ def test_without_the_feature_the_move_is_refused_and_nothing_moves(seeded: ArmEm
     assert feature_state(seeded) == "NotRegistered"
     with pytest.raises(HttpResponseError) as refused:
         client(seeded).virtual_networks.begin_move_ip_configurations("hub-rg", "hub-vnet", request()).result()
-    assert refused.value.status_code == 400 and refused.value.error.code == "SubscriptionNotRegisteredForFeature"
+    assert refused.value.status_code == 400 and getattr(refused.value.error, "code", None) == "SubscriptionNotRegisteredForFeature"
     assert [h for h, _ in vip_holders(seeded)] == ["fw-a-untrust"]
 
 
@@ -117,7 +117,7 @@ def test_a_move_azure_would_refuse_changes_nothing(seeded: ArmEmulator, source: 
     before = {k: v for k, v in seeded.control.snapshot().items()}
     with pytest.raises(HttpResponseError) as refused:
         client(seeded).virtual_networks.begin_move_ip_configurations("hub-rg", vnet, request(source, target)).result()
-    assert refused.value.error.code == code
+    assert getattr(refused.value.error, "code", None) == code
     assert seeded.control.snapshot() == before
 
 
