@@ -309,8 +309,8 @@ class AzureNetwork:
             return None
         try:
             return self.paths.survey(floating_targets(cluster, cluster.nvas[-1].name, nics))
-        except PermanentError as err:
-            return f"floating IPs: the path cannot be told ({err})"
+        except Exception as err:  # the boundary of the path's survey: readiness says why, the rest is read
+            return f"floating IPs: the path a failover would take cannot be told ({_reason(err)})"
 
     # ----------------------------------------------------------------- writes
     def _put(self, change: Change, deadline: Callable[[], float]) -> None:

@@ -135,7 +135,7 @@ def move_floating(nic: Body, targets: tuple[FloatingTarget, ...]) -> tuple[dict[
         if mine and t.in_place(mine[0]):
             continue
         current = (mine[0].get("properties") or {}).get("privateIPAddress") if mine else None
-        if mine:  # present but wrong (drift): keep what it carries, put its address, subnet and public IP right
+        if mine:  # present but wrong (drift, or a move that left something behind): put address, subnet, public IP, ASGs, pools right
             fixed = copy.deepcopy(mine[0])
             fixed.setdefault("properties", {}).update(
                 {k: copy.deepcopy(v) for k, v in t.body["properties"].items() if k in _PLACED or k in CARRIED_REFS})

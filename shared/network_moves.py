@@ -36,15 +36,20 @@ def feature_state(net: AzureNetwork, subscription: str) -> str:
     return str((response.json().get("properties") or {}).get("state") or "NotRegistered")
 
 def movable(net: AzureNetwork, want: Desired, changes: Sequence[Change]) -> list[Move]:
-    """The moves the path allows: for each virtual network, when its subscription has the feature and the permission."""
-    candidates = moves_for(want.floating, changes)
+    """The moves the path allows: for each virtual network, when its subscription has the feature and the permission.
+    Choosing never fails a failover: when the path cannot be told, the writes are made."""
     out: list[Move] = []
-    for vnet in sorted({m.vnet for m in candidates}):
-        items = [m for m in candidates if m.vnet == vnet]
-        path = net.paths.path(vnet.split("/")[2], items)
-        _log.info("%s", path.text())
-        if path.atomic:
-            out += items
+    try:
+        candidates = moves_for(want.floating, changes)
+        for vnet in sorted({m.vnet for m in candidates}):
+            items = [m for m in candidates if m.vnet == vnet]
+            path = net.paths.path(vnet.split("/")[2], items)
+            _log.info("%s", path.text())
+            if path.atomic:
+                out += items
+    except Exception as err:  # the boundary of the choice
+        _log.warning("the floating IP path could not be told, the NIC writes follow: %s", err)
+        return []
     return out
 
 def move(net: AzureNetwork, vnet: str, items: Sequence[Move], deadline: float) -> None:
