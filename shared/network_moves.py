@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from .azure_network import AzureNetwork
 
 _log = logging.getLogger("nva_failover.network")
+# Answers that say the move is not for this subscription (the feature, the permission, the API): remembered a while.
+REFUSED = {400, 403, 404, 405}
 Run = Callable[[Change, bool], None]  # write one change (quietly: not reported as a change of its own)
 
 
@@ -80,33 +82,36 @@ def move_then_settle(net: AzureNetwork, items: Sequence[Move], pair: Sequence[Ch
     write what is still not right (what the move did not carry, the NICs' other public IPs; everything, when the move
     failed). Answers the writes that must wait for the detaches (phase 1), with whether each is quiet."""
     deadline = time.monotonic() + net.tuning.write_deadline
-    moved = True
+    moved: set[str] = set()  # the NICs (lower-cased) whose move landed: their planned changes are what it did
     for vnet in sorted({m.vnet for m in items}):
         batch = [m for m in items if m.vnet == vnet]
-        for nic in sorted({n for m in batch for n in m.nics}):
+        nics = sorted({n for m in batch for n in m.nics})
+        for nic in nics:
             fence(f"write {nic}")
         started = time.monotonic()
         try:
             move(net, vnet, batch, deadline)
+            moved.update(n.lower() for n in nics)
             _log.info("moved %s in %.1fs with one operation", ", ".join(m.name for m in batch), time.monotonic() - started)
         except StateConflict:
             raise
         except Exception as err:  # the boundary of the move: whatever it left, the writes below put right
-            moved = False
             why = f"{getattr(getattr(err, 'error', None), 'code', None) or type(err).__name__}"
-            if isinstance(err, HttpResponseError) and err.status_code in {400, 403, 404, 405, 409}:
+            if isinstance(err, HttpResponseError) and err.status_code in REFUSED:
                 net.paths.refuse(vnet.split("/")[2], f"{err.status_code} {why}")
             _log.warning("the move in %s failed (%s): the NIC writes follow", vnet, str(err).splitlines()[0][:300])
     later: list[tuple[Change, bool]] = []
-    for change in pair:
-        left = want.nic_change(settled(net, change.resource, deadline))
+    bodies = [net._pool.submit(settled, net, c.resource, deadline) for c in pair]  # both NICs read back at once
+    for body in bodies:
+        left = want.nic_change(body.result())
         if left is None:
             continue
+        quiet = left.resource.lower() in moved
         if left.phase == 0:
-            run(left, moved)
+            run(left, quiet)
         else:
-            later.append((left, moved))
-    if moved:
-        for change in pair:
+            later.append((left, quiet))
+    for change in pair:
+        if change.resource.lower() in moved:
             report(change)
     return later

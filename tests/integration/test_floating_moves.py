@@ -95,7 +95,7 @@ def test_with_the_feature_one_operation_moves_the_vip_and_what_it_left_is_writte
 
 
 def test_a_refused_move_falls_back_to_the_two_writes(registered: Rig) -> None:
-    registered.arm.control.fault("status", operation=MOVE, status=409, code="Conflict", times=1)
+    registered.arm.control.fault("status", operation=MOVE, status=400, code="SubscriptionNotRegisteredForFeature", times=1)
     engine = registered.engine()
     for _ in range(2):
         engine.probe_cycle()
@@ -103,10 +103,10 @@ def test_a_refused_move_falls_back_to_the_two_writes(registered: Rig) -> None:
     for _ in range(2):
         engine.probe_cycle()
     assert_vip_on(registered, "fw-b")
-    assert [m["status"] for m in moves(registered)] == [409]
+    assert [m["status"] for m in moves(registered)] == [400]
     # Remembered by this process: until the cache's life has passed, its failovers take the writes at once.
     resources = {c["name"]: c for c in engine.check("hub-fw")["checks"]}["resources"]
-    assert f"two NIC writes in sequence: the last move in {SUB} was refused (409 Conflict)" in resources["detail"]
+    assert f"two NIC writes in sequence: the last move in {SUB} was refused (400 SubscriptionNotRegisteredForFeature)" in resources["detail"]
 
 
 def test_a_crash_during_the_move_is_completed_by_the_next_run(registered: Rig, events: EventLog) -> None:
@@ -140,3 +140,20 @@ def test_a_crash_during_the_move_is_completed_by_the_next_run(registered: Rig, e
     assert (status["phase"], status["active"]) == ("steady", "fw-b")
     assert len(events.named("FailoverResumed")) == 1
     assert_vip_on(registered, "fw-b")
+
+
+def test_a_move_whose_answer_is_lost_is_read_back_and_finished(registered: Rig) -> None:
+    """The move lands, its answer never arrives (the connection drops): the NICs are read back, what the move left behind
+    is written, and the next failover still takes the move (a lost answer is no refusal)."""
+    registered.arm.control.moves(leaves=["publicIPAddress"])
+    registered.arm.control.fault("lose-response", operation=MOVE, times=1)
+    engine = registered.engine()
+    for _ in range(2):
+        engine.probe_cycle()
+    registered.nvas["fw-a"].set_mode("down")
+    for _ in range(2):
+        engine.probe_cycle()
+    assert_vip_on(registered, "fw-b")
+    assert len(moves(registered)) == 1  # not sent again: a POST whose answer was lost is read back, never retried
+    resources = {c["name"]: c for c in engine.check("hub-fw")["checks"]}["resources"]
+    assert "one moveIpConfigurations operation" in resources["detail"]
