@@ -3,9 +3,11 @@ moveIpConfigurations operation (shared.moves) where the subscription has the fea
 
 from __future__ import annotations
 
+import argparse
 import copy
 import os
 import statistics
+import sys
 import time
 import uuid
 from dataclasses import replace
@@ -104,3 +106,21 @@ def bench_floating(w: World, profile: Profile, runs: int) -> dict[str, Any]:
         print(f"  floating IP, public IP on the VIP only, {name}: actuation {row['medianSeconds']:.2f} s = {row['ratio']:.2f} x "
               f"limit {limit:.2f} s ({what}), {writes} writes, {moves} moves", flush=True)
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bench.floating`: only the floating IP rows (the full `make bench` runs them too)."""
+    from .__main__ import world
+
+    parser = argparse.ArgumentParser(prog="python -m bench.floating", description=__doc__)
+    parser.add_argument("--scale", type=float, default=0.1, help="latency profile scale")
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args(argv)
+    with world() as w:
+        w.queue = False  # the change runs inside the failover call, as the manual failover's wait would see it
+        bench_floating(w, Profile.load("azure", args.scale), args.runs)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
