@@ -4,17 +4,15 @@ moveIpConfigurations operation (shared.moves) where the subscription has the fea
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import statistics
 import sys
 import time
 import uuid
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emulation.estates import SUB, Estate, floating_estate
+from emulation.estates import SUB, floating_estate, vip_only
 from emulation.harness import ArmEmulator, app_settings, http_probes
 from emulation.profiles import Profile
 from shared.policy import ManualRequest
@@ -24,19 +22,6 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parent.parent
 MOVE = "virtualNetworks.moveIpConfigurations"
-
-
-def vip_only(estate: Estate) -> Estate:
-    """The estate with the cluster's public IP on the floating configuration only: the leg public IPs are not the
-    cluster's (no `publicIps`), so a failover moves the VIP and what it carries, and nothing else."""
-    resources = copy.deepcopy(estate.resources)
-    for body in resources:
-        for ipc in (body.get("properties") or {}).get("ipConfigurations") or []:
-            if ipc["name"] != "vip-web":
-                ipc["properties"].pop("publicIPAddress", None)
-    config = copy.deepcopy(estate.config)
-    del config["clusters"][0]["publicIps"]
-    return replace(estate, resources=resources, config=config)
 
 
 def _failovers(w: World, profile: Profile, runs: int, shape: str, registered: bool, leaves: list[str]) -> tuple[list[float], int, int]:

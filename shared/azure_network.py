@@ -308,7 +308,9 @@ class AzureNetwork:
         if not cluster.floating_ips:
             return None
         try:
-            return self.paths.survey(floating_targets(cluster, cluster.nvas[-1].name, nics))
+            shared = sorted({f.interface for f in cluster.floating_ips for p in cluster.public_ips for nva in cluster.nvas
+                             if nva.nic_id(p.interface).lower() == nva.nic_id(f.interface).lower()})
+            return self.paths.survey(floating_targets(cluster, cluster.nvas[-1].name, nics), shared)
         except Exception as err:  # the boundary of the path's survey: readiness says why, the rest is read
             return f"floating IPs: the path a failover would take cannot be told ({_reason(err)})"
 

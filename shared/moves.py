@@ -51,10 +51,17 @@ def _vnet(subnet: str) -> str:
     return subnet.split("/subnets/")[0] if "/subnets/" in subnet.lower() else ""
 
 
+def floating_only(change: Change) -> bool:
+    """The NIC write only moves floating IPs: with anything else (a public IP of `publicIps`), the write is needed anyway
+    and a move before it would add an operation to the failover's critical path."""
+    return set(change.before) | set(change.after) <= {"floatingIps"}
+
+
 def moves_for(targets: Sequence[FloatingTarget], changes: Sequence[Change]) -> list[Move]:
     """The floating IP configurations these NIC writes would move from one NIC to another that one operation can move
-    instead: held by another NIC of the same leg, in the same subnet as the target leg (so one virtual network), and not
-    on the target NIC already (a configuration there with the wrong content is drift, put right by a write)."""
+    instead: held by another NIC of the same leg, in the same subnet as the target leg (so one virtual network), not
+    on the target NIC already (a configuration there with the wrong content is drift, put right by a write), and with
+    nothing else to write on either NIC (see floating_only)."""
     nic_changes = {c.resource.lower(): c for c in changes if c.kind == "nic"}
     out = []
     for t in targets:
@@ -65,6 +72,8 @@ def moves_for(targets: Sequence[FloatingTarget], changes: Sequence[Change]) -> l
         if source is None or target is None or source_nic.lower() == t.nic or source_nic.lower() not in t.sources:
             continue
         if (dict(target.before).get("floatingIps") or {}).get(t.name) is not None:
+            continue
+        if not (floating_only(source) and floating_only(target)):
             continue
         out.append(Move(t.name, t.held, f"{target.resource}/ipConfigurations/{t.name}", _vnet(t.subnet)))
     return out
@@ -148,10 +157,15 @@ class MovePaths:
             missing = self._evaluate(move_needs([m.vnet for m in moves])).missing
         return choose(subscription, state, error, None, missing)
 
-    def survey(self, targets: Sequence[FloatingTarget]) -> str | None:
-        """Readiness's sentence: the path a failover of these floating IPs would take (None without floating IPs)."""
+    def survey(self, targets: Sequence[FloatingTarget], shared: Sequence[str] = ()) -> str | None:
+        """Readiness's sentence: the path a failover of these floating IPs would take (None without floating IPs).
+        `shared`: the legs whose NICs also hold a public IP of `publicIps` (moved by a write whatever the path)."""
         if not targets:
             return None
+        if shared:
+            return Path(False, f"the NICs of leg {', '.join(shared)} also move public IPs of publicIps: their writes are "
+                               "needed anyway, and a move before them would add an operation (give the public IP to the "
+                               "floating configuration to move it in one)").text()
         vnets = sorted({_vnet(t.subnet) for t in targets if _vnet(t.subnet)})
         if not vnets:
             return Path(False, "the floating IPs' subnets are not known").text()
@@ -160,4 +174,5 @@ class MovePaths:
         return "; ".join(p.text() for p in paths.values())
 
 
-__all__ = ["FEATURE", "FEATURES_API", "MOVE_API", "Move", "MovePaths", "Path", "choose", "feature_path", "moves_for"]
+__all__ = ["FEATURE", "FEATURES_API", "MOVE_API", "Move", "MovePaths", "Path", "choose", "feature_path", "floating_only",
+           "moves_for"]

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from emulation.estates import SUB, VIP, floating_estate
+from emulation.estates import SUB, VIP, floating_estate, vip_only
 from shared.config import parse_config
 from shared.desired import AzureView, desired, plan_changes
 from shared.moves import Move, MovePaths, choose, moves_for
@@ -15,7 +15,8 @@ from shared.needs import MOVE_IP_CONFIGURATIONS, move_needs
 from shared.permissions import Need, Verdict
 from tests.unit.seeded import seeded_view
 
-ESTATE = floating_estate({n: {"protocol": "tcp", "address": "127.0.0.1", "port": 22} for n in ("fw-a", "fw-b")})
+SEEDED = floating_estate({n: {"protocol": "tcp", "address": "127.0.0.1", "port": 22} for n in ("fw-a", "fw-b")})
+ESTATE = vip_only(SEEDED)  # the cluster's public IP on the VIP only: the move is the whole change of both NICs
 CLUSTER = parse_config(ESTATE.config).clusters[0]
 VNET = f"/subscriptions/{SUB}/resourceGroups/hub-rg/providers/Microsoft.Network/virtualNetworks/hub-vnet"
 NIC = f"/subscriptions/{SUB}/resourceGroups/hub-rg/providers/Microsoft.Network/networkInterfaces/"
@@ -34,6 +35,16 @@ def test_a_failover_moves_the_vip_from_the_nic_holding_it_to_the_target_nic() ->
     assert planned(view()) == [Move("vip-web", f"{NIC}fw-a-untrust/ipConfigurations/vip-web",
                                     f"{NIC}fw-b-untrust/ipConfigurations/vip-web", VNET)]
     assert planned(view(), "fw-a") == []  # already there
+
+
+def test_no_move_when_the_nics_also_move_leg_public_ips() -> None:
+    cluster = parse_config(SEEDED.config).clusters[0]
+    v = seeded_view(SEEDED.resources)
+    want = desired(cluster, "fw-b", v)
+    changes = plan_changes(cluster, "fw-b", v)
+    assert want.floating[0].held and moves_for(want.floating, changes) == []
+    text = MovePaths(lambda sub: "Registered").survey(want.floating, ["untrust"])
+    assert text is not None and text.startswith("floating IPs move with two NIC writes in sequence: the NICs of leg untrust")
 
 
 def test_no_move_when_the_vip_is_on_no_nic_or_already_on_the_target() -> None:
