@@ -24,7 +24,6 @@ from .permissions import Need, Verdict
 _log = logging.getLogger("nva_failover.moves")
 FEATURE = "Microsoft.Network/AllowMoveIpConfigurations"
 FEATURES_API = "2021-07-01"
-MOVE_API = "2025-09-01"
 REGISTERED = "Registered"
 
 
@@ -108,7 +107,8 @@ Evaluate = Callable[[Sequence[Need]], Verdict]
 
 
 class MovePaths:
-    """The feature's registration per subscription (cached for `ttl`), refusals remembered as long, and the permission."""
+    """The feature's registration per subscription (cached for `ttl`; a failed read for a minute at most), refusals
+    remembered for `ttl`, and the permission."""
 
     def __init__(self, read: Callable[[str], str], evaluate: Evaluate | None = None, ttl: float = 600.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -125,7 +125,7 @@ class MovePaths:
         key = subscription.lower()
         with self._lock:
             hit = self._states.get(key)
-            if hit is not None and self._clock() - hit[0] < self._ttl:
+            if hit is not None and self._clock() - hit[0] < (self._ttl if hit[2] is None else min(self._ttl, 60.0)):
                 return hit[1], hit[2]
         try:
             state: str | None = self._read(subscription)
@@ -169,10 +169,10 @@ class MovePaths:
         vnets = sorted({_vnet(t.subnet) for t in targets if _vnet(t.subnet)})
         if not vnets:
             return Path(False, "the floating IPs' subnets are not known").text()
-        probe = [Move(t.name, "", "", _vnet(t.subnet)) for t in targets if _vnet(t.subnet)]
-        paths = {v.split("/")[2]: self.path(v.split("/")[2], probe) for v in vnets}
-        return "; ".join(p.text() for p in paths.values())
+        texts = {self.path(v.split("/")[2], [Move(t.name, "", "", v) for t in targets if _vnet(t.subnet) == v]).text()
+                 for v in vnets}
+        return "; ".join(sorted(texts))
 
 
-__all__ = ["FEATURE", "FEATURES_API", "MOVE_API", "Move", "MovePaths", "Path", "choose", "feature_path", "floating_only",
+__all__ = ["FEATURE", "FEATURES_API", "Move", "MovePaths", "Path", "choose", "feature_path", "floating_only",
            "moves_for"]

@@ -135,9 +135,19 @@ def test_a_missing_move_permission_takes_the_writes() -> None:
     assert not path.atomic and MOVE_IP_CONFIGURATIONS in path.why
 
 
-def test_an_unreadable_feature_takes_the_writes_and_says_why() -> None:
-    def read(sub: str) -> str:
-        raise RuntimeError("403 AuthorizationFailed")
+def test_an_unreadable_feature_takes_the_writes_says_why_and_is_read_again_within_a_minute() -> None:
+    now = [0.0]
+    answers: list[str | Exception] = [RuntimeError("403 AuthorizationFailed"), "Registered"]
 
-    text = MovePaths(read).survey(desired(CLUSTER, "fw-b", view()).floating)
+    def read(sub: str) -> str:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    paths = MovePaths(read, clock=lambda: now[0])
+    text = paths.survey(desired(CLUSTER, "fw-b", view()).floating)
     assert text is not None and "two NIC writes" in text and "403 AuthorizationFailed" in text
+    now[0] = 61
+    text = paths.survey(desired(CLUSTER, "fw-b", view()).floating)
+    assert text is not None and "one moveIpConfigurations operation" in text and answers == []
