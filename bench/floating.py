@@ -10,21 +10,21 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from emulation.estates import SUB, floating_estate, vip_only
 from emulation.harness import ArmEmulator, app_settings, http_probes
 from emulation.profiles import Profile
 from shared.policy import ManualRequest
 
-if TYPE_CHECKING:
-    from .__main__ import World
+from .lab import BenchLab, lab
 
 ROOT = Path(__file__).resolve().parent.parent
 MOVE = "virtualNetworks.moveIpConfigurations"
 
 
-def _failovers(w: World, profile: Profile, runs: int, shape: str, registered: bool, leaves: list[str]) -> tuple[list[float], int, int]:
+def _failovers(w: BenchLab, profile: Profile, runs: int, shape: str, registered: bool,
+               leaves: list[str]) -> tuple[list[float], int, int]:
     """Manual failovers of the dual-stack estate behind a load balancer (no route table): medians of FailoverStarted to
     FailoverCompleted, the most NIC writes and moves one made."""
     samples: list[float] = []
@@ -71,7 +71,7 @@ def _row(samples: list[float], limit: float, writes: int, moves: int, runs: int)
             "writesPerFailover": writes, "movesPerFailover": moves, "runs": runs}
 
 
-def bench_floating(w: World, profile: Profile, runs: int) -> dict[str, Any]:
+def bench_floating(w: BenchLab, profile: Profile, runs: int) -> dict[str, Any]:
     """The estate as seeded (its leg public IPs move by NIC writes: 2 writes), then with the cluster's public IP on the VIP
     only: two NIC writes (feature not registered), one move that carries the VIP's public IP, ASG and pool, and one
     move that leaves them behind (then one write puts them back). Each against its limit from the latency profile."""
@@ -95,13 +95,11 @@ def bench_floating(w: World, profile: Profile, runs: int) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m bench.floating`: only the floating IP rows (the full `make bench` runs them too)."""
-    from .__main__ import world
-
     parser = argparse.ArgumentParser(prog="python -m bench.floating", description=__doc__)
     parser.add_argument("--scale", type=float, default=0.1, help="latency profile scale")
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args(argv)
-    with world() as w:
+    with lab() as w:
         w.queue = False  # the change runs inside the failover call, as the manual failover's wait would see it
         bench_floating(w, Profile.load("azure", args.scale), args.runs)
     return 0

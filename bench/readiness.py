@@ -14,17 +14,17 @@ from emulation.profiles import Profile
 from shared.desired import plan_changes
 from shared.settings import build_engine
 
-from .__main__ import ROOT, World, world
+from .lab import ROOT, BenchLab, lab
 
 PERMISSIONS = "Microsoft.Authorization/permissions"
 
 
-def _log_between(w: World, start: float, end: float) -> list[dict[str, Any]]:
+def _log_between(w: BenchLab, start: float, end: float) -> list[dict[str, Any]]:
     assert w.arm is not None
     return [r for r in w.arm.control.requests() if start <= r["at"] <= end]
 
 
-def failover_reads(w: World, profile: Profile, warm: bool) -> dict[str, Any]:
+def failover_reads(w: BenchLab, profile: Profile, warm: bool) -> dict[str, Any]:
     """Fail the active NVA over and count the calls between FailoverStarted and FailoverCompleted.
     Warm: the engine that fails over computed readiness before (its first run reconciles). New: a new process (engine)
     takes over a table whose reconcile another one did; its first run starts reading its permissions in the background.
@@ -66,7 +66,7 @@ def failover_reads(w: World, profile: Profile, warm: bool) -> dict[str, Any]:
     }
 
 
-def cold_check(w: World, profile: Profile, tables: int, runs: int) -> dict[str, Any]:
+def cold_check(w: BenchLab, profile: Profile, tables: int, runs: int) -> dict[str, Any]:
     """`check` from a new engine (nothing cached): time and Resource Manager calls."""
     seconds: list[float] = []
     calls: dict[str, int] = {}
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     profile = Profile.load("azure", args.scale)
     results: dict[str, Any] = {"scale": args.scale}
-    with world() as w:
+    with lab() as w:
         results["gate"] = {"warm": failover_reads(w, profile, True), "cold": failover_reads(w, profile, False)}
         results["check"] = {n: cold_check(w, profile, int(n), args.runs) for n in args.tables.split(",")}
     args.out.mkdir(parents=True, exist_ok=True)

@@ -7,22 +7,19 @@ import random
 import statistics
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from emulation.harness import role_probe
 from emulation.profiles import Profile
 from shared.schedule import Schedule
 
-if TYPE_CHECKING:
-    from .__main__ import World
+from .lab import BenchLab, lab, max_polling_interval, run_on_schedule
 
 
-def bench_role_flip(w: World, profile: Profile, runs: int, schedule: Schedule, interval: float, timeout: float = 0.5,
+def bench_role_flip(w: BenchLab, profile: Profile, runs: int, schedule: Schedule, interval: float, timeout: float = 0.5,
                     seed: int = 22) -> dict[str, Any]:
     """Both NVAs alive, appliance-led; at a random moment between runs the appliances make fw-b active. Measures the flip
     to FailoverStarted (the executor began; queued, as the app runs), to the lock, and to FailoverCompleted."""
-    from .__main__ import run_on_schedule
-
     rng = random.Random(seed)
     to_started: list[float] = []
     to_lock: list[float] = []
@@ -74,8 +71,6 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     from datetime import UTC, datetime
 
-    from .__main__ import max_polling_interval, world
-
     parser = argparse.ArgumentParser(prog="python -m bench.roles", description=__doc__)
     parser.add_argument("--schedule", default="*/1 * * * * *")
     parser.add_argument("--runs", type=int, default=5)
@@ -84,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     schedule = Schedule(args.schedule)
     first = schedule.next_after(datetime.now(UTC))
     interval = (schedule.next_after(first) - first).total_seconds()
-    with world() as w:
+    with lab() as w:
         w.max_polling = max_polling_interval()
         print(json.dumps(bench_role_flip(w, Profile.load("azure", args.scale), args.runs, schedule, interval), indent=2))
     return 0

@@ -29,7 +29,7 @@ def simulate_day(cluster: Cluster, drop: float = 0.05, attempts: int = 3, interv
     """Runs the pure policy over a day of probe runs; each run is `attempts` tries, each lost with probability `drop`."""
     rng = random.Random(seed)
     now = datetime(2026, 11, 21, tzinfo=UTC)
-    state = replace(initial_state(cluster), last_reconcile_at=now + timedelta(days=2))
+    state = replace(initial_state(cluster, unplaced=False), last_reconcile_at=now + timedelta(days=2))
     lease = timedelta(seconds=Tuning().lease_seconds)
     cycles = int(86400 / interval)
     figures = FlapFigures(cycles=cycles, failed_runs={n: 0 for n in cluster.names()}, attempts_per_run=attempts)

@@ -13,7 +13,9 @@ from emulation.topology import Hub, two_firewalls
 
 
 @dataclass
-class World:
+class DemoWorld:
+    """What the demo started: Azurite, the emulator, the two NVAs, and the hub seeded in it."""
+
     azurite: Azurite
     arm: ArmEmulator
     nvas: dict[str, NvaProcess]
@@ -22,7 +24,7 @@ class World:
 
 
 def start_world(stack: ExitStack, addresses: tuple[str, str], profile: Profile, schedule: str, table: str,
-                decider: str = "probes") -> World:
+                decider: str = "probes") -> DemoWorld:
     """Start everything (stopped when `stack` closes), seed a production-shaped hub, and set the app's settings in this
     process's environment, as the Functions host would. With `decider` "appliance", the NVAs answer their HA role
     (fw-a active) and Azure follows it."""
@@ -47,4 +49,4 @@ def start_world(stack: ExitStack, addresses: tuple[str, str], profile: Profile, 
     os.environ.update(app_settings(arm, config, azurite.connection_string, table, NVA_HA_PROBE_SCHEDULE=schedule,
                                    NVA_HA_QUEUE="nva-ha-changes"))
     os.environ.pop("NVA_HA_CONFIG_FILE", None)
-    return World(azurite, arm, nvas, hub, extra)
+    return DemoWorld(azurite, arm, nvas, hub, extra)

@@ -108,6 +108,7 @@ var alertEvents = [
   { rule: 'DriftDetected', name: 'DriftDetected', severity: 3, where: '', text: 'a public IP or owned route differed from the recorded state' }
   { rule: 'ReadinessChanged', name: 'ReadinessChanged', severity: 2, where: ' | where tostring(customDimensions.ready) =~ "false"', text: 'readiness turned to not ready: a failover now would fail or could not start (failing names the checks, detail says what to do)' }
   { rule: 'FailoverBlocked', name: 'FailoverBlocked', severity: 1, where: '', text: 'a failover was not started because a write it needs is not permitted to the identity (missing names the actions and scopes)' }
+  { rule: 'FailoverAbandoned', name: 'FailoverAbandoned', severity: 1, where: '', text: 'a change in flight was given up (reason says why: its target no longer healthy or configured, paused, superseded, or it kept failing); the cluster was decided afresh' }
   { rule: 'SplitBrain', name: 'SplitBrain', severity: 1, where: '', text: 'appliance-led: more than one appliance claims active (claims names them); nothing moves until one alone claims' }
 ]
 var heartbeatWindow = 'PT5M'

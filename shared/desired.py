@@ -96,7 +96,10 @@ class Desired:
     own_nics: frozenset[str] = frozenset()  # lower-cased ids of the cluster's NICs: a Failed one is written again
 
     def nic_change(self, nic: Body) -> Change | None:
-        """The write that makes one NIC hold exactly the public and floating IPs it should, or None."""
+        """The write that makes one NIC hold exactly the public and floating IPs it should, or None. Only the cluster's
+        own NICs are ever written (contract §6 "In scope only")."""
+        if str(nic.get("id", "")).lower() not in self.own_nics:
+            return None
         new = copy.deepcopy(nic)
         moved_from, moved_to, removed, added = move_floating(new, self.floating)
         before: dict[str, Any] = {}
@@ -166,11 +169,12 @@ def desired(cluster: Cluster, active: str, view: AzureView, journaled: Mapping[s
     floating = floating_targets(cluster, active, view.nics, journaled)
     floats = {address(f.private_ip) for f in floating}  # routes to a floating IP never move
     hop_map = {a: ips[(active, leg)] for (nva, leg), ip in ips.items() if (a := address(ip)) is not None and a not in floats}
-    pips = {p.id.lower(): target.interfaces[p.interface] for p in cluster.public_ips}
+    own = frozenset(nva.nic_id(leg).lower() for nva in cluster.nvas for leg in nva.interfaces)
+    foreign = foreign_held(view, own)  # a configuration error (readiness says so): never taken from that NIC
+    pips = {p.id.lower(): target.interfaces[p.interface] for p in cluster.public_ips if p.id.lower() not in foreign}
     pips.update({f.public_ip.lower(): f"{target.nic_id(f_cfg.interface)}/ipConfigurations/{f.name}"
                  for f, f_cfg in zip(floating, cluster.floating_ips, strict=True) if f.public_ip})
     ids = {p.id.lower(): p.id for p in cluster.public_ips} | {f.public_ip.lower(): f.public_ip for f in floating if f.public_ip}
-    own = frozenset(nva.nic_id(leg).lower() for nva in cluster.nvas for leg in nva.interfaces)
     return Desired(active=active, pip_targets=pips, pip_ids=ids, hop_map=hop_map, floating=floating,
                    scope=RouteScope.of(cluster.route_filter), own_nics=own)
 
@@ -178,6 +182,17 @@ def desired(cluster: Cluster, active: str, view: AzureView, journaled: Mapping[s
 def addresses_unread(view: AzureView) -> dict[str, str]:
     """The NICs and public IPs that could not be read: without them no address move can be planned."""
     return {r: why for r, why in view.unread.items() if "/providers/" in r and "/routetables/" not in r.lower()}
+
+
+def foreign_held(view: AzureView, own: frozenset[str]) -> dict[str, str]:
+    """Viewed public IPs (lower-cased ids) that Azure has on a NIC outside the cluster: id -> that NIC's id."""
+    out = {}
+    for key, pip in view.public_ips.items():
+        holder = ((pip.get("properties") or {}).get("ipConfiguration") or {}).get("id")
+        nic = str(holder).split("/ipConfigurations/")[0] if holder else ""
+        if nic and nic.lower() not in own:
+            out[key] = nic
+    return out
 
 
 def holder_nic_ids(view: AzureView) -> set[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any, Literal, Protocol
@@ -18,8 +19,10 @@ from .errors import PermanentError, TransientError
 DEFAULT_QUEUE = "nva-ha-changes"
 MAX_MESSAGE = 64 * 1024  # what an Azure Storage queue message can hold
 TOKEN_PREFIX = "queued:"  # a journal's lease owner while its change waits on the queue for an executor
-# A hung request to the queue must not stall the timer: it falls back to running the change itself.
-CLIENT_OPTIONS: dict[str, Any] = {"connection_timeout": 3, "read_timeout": 5, "retry_total": 1, "retry_backoff_factor": 0.2}
+# A hung or unreachable queue must not stall the timer (contract §6 "Never stuck"): connecting gives up within half a
+# second, unretried, and the run carries the change out itself; after a failure the queue rests for BREAK_SECONDS.
+CLIENT_OPTIONS: dict[str, Any] = {"connection_timeout": 0.5, "read_timeout": 2, "retry_total": 0}
+BREAK_SECONDS = 30.0
 Kind = Literal["failover", "repair", "reconcile"]
 
 
@@ -69,11 +72,28 @@ class Dispatcher(Protocol):
 class QueueDispatcher:
     """Sends to one Azure Storage queue (base64 text, what the Functions queue trigger reads), creating it on first use."""
 
-    def __init__(self, queue: QueueClient) -> None:
+    def __init__(self, queue: QueueClient, break_seconds: float = BREAK_SECONDS,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._queue = queue
         self._lock = threading.Lock()
+        self._break_seconds = break_seconds
+        self._monotonic = monotonic
+        self._open_until = 0.0  # a breaker: after a failure, fail at once until then
+        self._last_error = ""
 
     def dispatch(self, message: Dispatch) -> None:
+        if self._monotonic() < self._open_until:
+            raise TransientError(f"queue {self._queue.queue_name}: not tried for {self._break_seconds:g} s after a failure "
+                                 f"({self._last_error})")
+        try:
+            self._send(message)
+        except TransientError as err:
+            self._last_error = str(err)[:300]
+            self._open_until = self._monotonic() + self._break_seconds
+            raise
+        self._open_until = 0.0
+
+    def _send(self, message: Dispatch) -> None:
         try:
             try:
                 self._queue.send_message(message.to_json())

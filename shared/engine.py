@@ -7,7 +7,7 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -24,9 +24,11 @@ from .errors import ConfigError, EngineError, PermanentError, RequestError, Stat
 from .events import emit
 from .floating import carried_configs
 from .history import WriteClock
+from .journal_rules import healthy_now, needs_placing, place
 from .lease import LeaseKeeper, LeaseWatch, lease_problems, outlast, store_timeout
-from .policy import Event, ManualRequest, decide, decide_manual, initial_state, start
-from .probes import Prober
+from .placement import Placement, placement_of, unread
+from .policy import Event, ManualRequest, Plan, decide, decide_manual, initial_state, start
+from .probes import Prober, ProbeResult
 from .state import ClusterState, FailoverRecord, StateStore, Timeline
 from .views import failover_json, status_json
 
@@ -106,18 +108,20 @@ class Engine:
         state = self._announce(cluster, self._load(cluster))  # a completed failover whose record is still due
         results = self.prober.probe_all(cluster.nvas, cluster.policy.probe_timeout_seconds, cluster.name)
         owner = executor.new_token() if self.dispatcher else self.actor  # a change this run locks is the executor's
-        plan = decide(results, state, cluster, self.clock(), owner, self._lease)
-        if plan.action != "reconcile":
-            self.assessor.warm(cluster)  # a new process reads its permissions in the background; later, a no-op
-        if state.journal is not None and not executor.dispatched(state.journal.lease_owner) and state.journal.lease_owner != owner:
+        journal = state.journal
+        if journal is not None and not executor.dispatched(journal.lease_owner) and journal.lease_owner != owner:
             # Another actor's lease, judged by what this process sees of it, never by its timestamps (clocks differ):
             lapsed = self._outlast(cluster, state)  # a crashed actor's change is resumed by this run, not a later one
             if lapsed is None:
-                return state, plan.reason
+                self.assessor.warm(cluster)
+                return state, f"{journal.kind} to {journal.to_nva} in progress"
             state = lapsed
-            plan = decide(results, state, cluster, self.clock(), owner, self._lease)
+        plan = self._decide(cluster, results, state, owner)
+        if plan.action != "reconcile":
+            self.assessor.warm(cluster)  # a new process reads its permissions in the background; later, a no-op
         if not plan.record:
             return state, plan.reason
+        unclaimed = plan.action == "resume" and executor.unclaimed(state)
         try:
             state = self.store.save(plan.state)
         except StateConflict:
@@ -125,15 +129,47 @@ class Engine:
         self._emit(cluster, plan.events)
         healthy = [n for n, r in results.items() if r.ok]
         try:
+            if unclaimed:
+                return executor.run_here(self, cluster, state, True, executor.UNCLAIMED)[0], plan.reason
             if plan.action in {"failover", "resume"} and self.dispatcher:
                 return executor.hand_off(self, cluster, state, resumed=plan.action == "resume")[0], plan.reason
             if plan.action in {"failover", "resume"}:
                 return self._execute(cluster, state, resumed=plan.action == "resume")[0], plan.reason
             if plan.action == "reconcile":
                 return executor.hand_off_reconcile(self, cluster, state) if self.dispatcher else self._reconcile(cluster, state, healthy)
+            if plan.action == "assess":
+                return self._reconcile(cluster, state, healthy, repair=False)
         except WriteNotPermitted as err:
             return self._load(cluster), f"blocked: {err}"
         return state, plan.reason
+
+    def _decide(self, cluster: Cluster, results: Mapping[str, ProbeResult], state: ClusterState, owner: str) -> Plan:
+        """decide(), reading where Azure has the cluster when the decision asks for it (first sight, a renamed active,
+        a change to give up): one read of Azure, no write."""
+        plan = decide(results, state, cluster, self.clock(), owner, self._lease)
+        if plan.action == "place":
+            plan = decide(results, state, cluster, self.clock(), owner, self._lease, placed=self._placement(cluster))
+        return plan
+
+    def _placement(self, cluster: Cluster) -> Placement:
+        try:
+            return placement_of(cluster, self.network.read(cluster))
+        except EngineError as err:
+            return unread(str(err))
+
+    def _placed(self, cluster: Cluster, state: ClusterState) -> ClusterState:
+        """An operator's request on a cluster first seen or whose active was renamed: placed from Azure first (recorded)."""
+        if not needs_placing(state, cluster):
+            return state
+        placed, detail = place(state, cluster, self._placement(cluster), self.clock())
+        if placed.unplaced:
+            return placed  # Azure cannot say: decide on the recorded active, record nothing
+        try:
+            saved = self.store.save(placed)
+        except StateConflict:
+            return self._load(cluster)
+        emit("ClusterPlaced", cluster.name, active=saved.active, detail=detail)
+        return saved
 
     def _outlast(self, cluster: Cluster, state: ClusterState) -> ClusterState | None:
         """Watch another actor's lease by local observation (lease.outlast), with reads bounded well inside the lease: the
@@ -141,9 +177,11 @@ class Engine:
         store = self.store.bounded(self.tuning.store_timeout)
         return outlast(lambda: store.load(cluster.name), state, self.clock, self.tuning.lease_seconds, self._lease_watch)
 
-    def _reconcile(self, cluster: Cluster, state: ClusterState, healthy: list[str] | None = None) -> tuple[ClusterState, str]:
-        """Read Azure back and assess readiness; when Azure differs from the recorded active, take the lock and repair it.
-        `healthy`: the NVAs whose probe answered in this run (default: those recorded healthy)."""
+    def _reconcile(self, cluster: Cluster, state: ClusterState, healthy: list[str] | None = None,
+                   repair: bool = True) -> tuple[ClusterState, str]:
+        """Read Azure back and assess readiness; when Azure differs from the recorded active (healthy now), take the lock
+        and repair it. `healthy`: the NVAs whose probe answered in this run (default: those recorded healthy); `repair`
+        False: assess only (a cluster first seen)."""
         if healthy is None:
             healthy = [n for n in cluster.names() if state.nva_health(n).healthy is True]
         survey = self.assessor.survey(cluster)
@@ -156,9 +194,12 @@ class Engine:
                 raise PermanentError(failure or "; ".join(f"{r}: {why}" for r, why in blocking.items()))
             if not plan_changes(cluster, state.active, view):
                 return state, "reconciled: no drift"
-            repair = start(state, "repair", state.active, "auto", "drift repair", self.clock(), self.actor, self._lease)
+            if not repair or state.paused or not healthy_now(state.nva_health(state.active)):
+                why = "first sight" if not repair else "paused" if state.paused else f"{state.active} is not healthy now"
+                return state, f"drift found, not repaired: {why}"  # nothing moves toward an NVA not known healthy
             try:
-                locked = self.store.save(repair)
+                locked = self.store.save(start(state, "repair", state.active, "auto", "drift repair", self.clock(), self.actor,
+                                               self._lease))
             except StateConflict:
                 return self._load(cluster), "stood down: another actor took the lock"
             skipped: list[dict[str, str]] = []
@@ -195,10 +236,6 @@ class Engine:
         assert journal is not None
         partial = partial_allowed(state, journal)
         skipped: dict[str, str] = {}  # resource (or a subscription's listing) -> why it was not read or written
-        if journal.kind == "failover":
-            emit("FailoverResumed" if resumed else "FailoverStarted", cluster.name, epoch=journal.epoch, to=journal.to_nva,
-                 trigger=journal.trigger, reason=journal.reason, **{"from": journal.from_nva},
-                 **({"stepsDone": list(journal.steps)} if resumed else {}))
         step = "read"
         applied: list[Change] = []
         timer = WriteClock(self.clock)
@@ -215,14 +252,17 @@ class Engine:
             try:
                 view = view or self.network.read(cluster)
                 skipped.update(view.unread)
-                carried = self._carry(cluster, keeper, view)
+                # What the journal recorded first stands: the configurations as they were when the change began (a
+                # move may since have left their public IP, ASGs and pools behind).
+                carried = {**carried_configs(cluster, view.nics), **journal.carried}
                 want = desired(cluster, journal.to_nva, view, carried)
                 changes = plan_changes(cluster, journal.to_nva, view, carried)
+                step = "gate"
+                changes = self.assessor.admit(journal, changes, partial, skipped)  # before anything says "started"
+                self._announce_start(cluster, keeper, carried, resumed)
                 if journal.kind == "repair":
                     for c in changes:
                         emit("DriftDetected", cluster.name, resource=c.resource, expected=dict(c.after), found=dict(c.before))
-                step = "gate"
-                changes = self.assessor.admit(journal, changes, partial, skipped)
                 step = "write"
                 applied = self.network.apply(changes, want, timer.fenced(keeper.fence), done, skip if partial else None)
                 step = "verify"
@@ -251,7 +291,7 @@ class Engine:
         if failure is not None:
             emit("FailoverFailed", cluster.name, epoch=journal.epoch, to=journal.to_nva, step=step, error=_text(failure),
                  kind=journal.kind)
-            keeper.release()
+            keeper.release(failed=True)
             raise failure
         passed_by = [{"resource": r, "reason": why} for r, why in sorted(skipped.items(), key=lambda i: i[0].lower())]
         if skipped_out is not None:
@@ -260,16 +300,20 @@ class Engine:
             [c.describe() for c in applied]
 
     @staticmethod
-    def _carry(cluster: Cluster, keeper: LeaseKeeper, view: AzureView) -> dict[str, Any]:
-        """Record the floating IP configurations in the journal before any write removes one, so a run resuming after
-        a crash between the removal and the addition (or after a move that left them behind) still adds them with their
-        public IP, ASGs and pools. What the journal recorded first stands: it is how they were before the change."""
+    def _announce_start(cluster: Cluster, keeper: LeaseKeeper, found: dict[str, Any], resumed: bool) -> None:
+        """Once the gate let the change through: record the floating IP configurations in the journal before any write
+        removes one (so a run resuming after a crash between the removal and the addition still adds them with their
+        public IP, ASGs and pools), then FailoverStarted, or FailoverResumed when it was announced before."""
         journal = keeper.state.journal
         assert journal is not None
-        carried = {**carried_configs(cluster, view.nics), **journal.carried}  # as they were when the change began
-        if carried != dict(journal.carried):
-            keeper.commit(lambda s: replace(s, journal=replace(s.journal, carried=carried)) if s.journal else s)
-        return carried
+        carried = {**found, **journal.carried}  # what the journal recorded first stands
+        if carried != dict(journal.carried) or (journal.kind == "failover" and not journal.announced):
+            keeper.commit(lambda s: replace(s, journal=replace(s.journal, carried=carried, announced=True)) if s.journal else s)
+        if journal.kind == "failover":
+            again = journal.announced or (resumed and bool(journal.steps))
+            emit("FailoverResumed" if again else "FailoverStarted", cluster.name, epoch=journal.epoch, to=journal.to_nva,
+                 trigger=journal.trigger, reason=journal.reason, **{"from": journal.from_nva},
+                 **({"stepsDone": list(journal.steps)} if again else {}))
 
     def _complete(self, cluster: Cluster, keeper: LeaseKeeper, applied: list[Change], timeline: Timeline,
                   skipped: list[dict[str, str]]) -> ClusterState:
@@ -321,8 +365,9 @@ class Engine:
         started = time.monotonic()
         cluster = self.cluster(name)
         for _ in range(self.tuning.flag_write_attempts):
-            state = self._announce(cluster, self._load(cluster))
-            if state.journal is not None and not executor.dispatched(state.journal.lease_owner) and not request.dry_run:
+            state = self._placed(cluster, self._announce(cluster, self._load(cluster)))
+            if (state.journal is not None and not executor.dispatched(state.journal.lease_owner) and not request.dry_run
+                    and not request.force):
                 lapsed = self._outlast(cluster, state)  # a live actor's change is never taken over, whatever the clocks
                 if lapsed is None:
                     raise RequestError(409, "FailoverInProgress", f"a {state.journal.kind} of {name} to "
@@ -344,6 +389,7 @@ class Engine:
             try:
                 locked = self.store.save(executor.with_owner(plan.state, executor.new_token(), journal.lease_until)
                                          if queued else plan.state)
+                self._emit(cluster, plan.events)  # the change it superseded, if any
                 break
             except StateConflict:
                 continue  # a probe cycle recorded health in between: re-read and decide again

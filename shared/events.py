@@ -13,8 +13,11 @@ _log = logging.getLogger(EVENT_LOGGER)
 CONTRACT_EVENTS = (
     "ProbeCycle", "NvaHealthChanged", "FailoverStarted", "FailoverCompleted", "FailoverFailed", "NoHealthyNva",
     "DriftDetected", "DriftCorrected", "ClusterPaused", "ClusterResumed", "ConfigInvalid", "ReadinessChanged",
-    "FailoverBlocked", "SplitBrain",
+    "FailoverBlocked", "SplitBrain", "FailoverAbandoned",
 )
+
+
+_WARNINGS = {"FailoverFailed", "NoHealthyNva", "ConfigInvalid", "RunFailed", "FailoverBlocked", "FailoverAbandoned"}
 
 
 def _scalar(value: Any) -> Any:
@@ -27,6 +30,6 @@ def _scalar(value: Any) -> Any:
 def emit(name: str, cluster: str, **fields: Any) -> None:
     """One event: a log record whose attributes Application Insights turns into customEvents dimensions."""
     attributes = {EVENT_ATTRIBUTE: name, "cluster": cluster, **{k: _scalar(v) for k, v in fields.items()}}
-    level = logging.WARNING if name in {"FailoverFailed", "NoHealthyNva", "ConfigInvalid", "RunFailed", "FailoverBlocked"} else logging.INFO
+    level = logging.WARNING if name in _WARNINGS else logging.INFO
     summary = " ".join(f"{k}={v}" for k, v in attributes.items() if k != EVENT_ATTRIBUTE)
     _log.log(level, "%s %s", name, summary, extra=attributes)

@@ -12,6 +12,7 @@ from .config import Cluster
 from .dispatch import TOKEN_PREFIX, Dispatch
 from .errors import EngineError, RequestError, StateConflict
 from .events import emit
+from .journal_rules import review
 from .state import ClusterState
 
 if TYPE_CHECKING:
@@ -45,15 +46,32 @@ def hand_off(engine: Engine, cluster: Cluster, state: ClusterState,
     try:
         engine.dispatcher.dispatch(message)
     except EngineError as err:
-        _log.warning("could not queue the %s of %s, running it here: %s", journal.kind, cluster.name, err)
-        emit("DispatchFailed", cluster.name, epoch=journal.epoch, to=journal.to_nva, kind=journal.kind, error=str(err)[:1000])
-        try:
-            mine = engine.store.save(with_owner(state, claim_owner(engine), engine.clock() + engine._lease))
-        except StateConflict:
-            return engine._load(cluster), None  # another actor moved first: the change is theirs
-        return engine._execute(cluster, mine, resumed)
+        return run_here(engine, cluster, state, resumed, f"could not queue it: {err}")
     emit("ChangeDispatched", cluster.name, epoch=journal.epoch, to=journal.to_nva, kind=journal.kind, token=journal.lease_owner)
     return state, None
+
+
+def run_here(engine: Engine, cluster: Cluster, state: ClusterState, resumed: bool,
+             why: str) -> tuple[ClusterState, list[dict[str, Any]] | None]:
+    """Carry a locked change out in this run instead of the executor (DispatchFailed says why): the lock is ours."""
+    journal = state.journal
+    assert journal is not None
+    _log.warning("the %s of %s runs here: %s", journal.kind, cluster.name, why)
+    emit("DispatchFailed", cluster.name, epoch=journal.epoch, to=journal.to_nva, kind=journal.kind, error=why[:1000])
+    try:
+        mine = engine.store.save(with_owner(state, claim_owner(engine), engine.clock() + engine._lease))
+    except StateConflict:
+        return engine._load(cluster), None  # another actor moved first: the change is theirs
+    return engine._execute(cluster, mine, resumed)
+
+
+def unclaimed(before: ClusterState) -> bool:
+    """A change handed to the queue whose lease lapsed with no executor claiming it (its owner is still the token): the
+    executor is disabled, not starting, or listening on another queue. The next run carries it out itself."""
+    return before.journal is not None and dispatched(before.journal.lease_owner)
+
+
+UNCLAIMED = "no executor claimed it within one schedule period (the executor disabled, not starting, or its queue elsewhere)"
 
 
 def hand_off_reconcile(engine: Engine, cluster: Cluster, state: ClusterState) -> tuple[ClusterState, str]:
@@ -88,6 +106,9 @@ def execute(engine: Engine, name: str, message: Dispatch) -> str:
             journal = state.journal
             if journal is None or (journal.kind, journal.epoch) != (message.kind, message.epoch):
                 return "nothing to do: the change is done or was superseded"
+            given_up = review(state, cluster, engine.clock())
+            if given_up is not None:  # health outranks the change: the next timer run abandons it and decides afresh
+                return f"stood down: the change is to be given up: {given_up}"
             if journal.lease_owner != message.token and (not dispatched(journal.lease_owner) or journal.lease_live(engine.clock())):
                 # another executor's lease, watched whatever its timestamps say (clocks differ), or a newer dispatch's
                 lapsed = engine._outlast(cluster, state)

@@ -142,12 +142,14 @@ class LeaseKeeper:
         except EngineError:
             pass  # the store is down or slow: keep the lease we have; fence() stops us once it lapses
 
-    def release(self) -> None:
+    def release(self, failed: bool = False) -> None:
         """After a handled failure: let the next run resume at once instead of waiting for the lease to lapse. The
-        release is the owner RELEASED, which a watcher trusts whatever its clock says."""
+        release is the owner RELEASED, which a watcher trusts whatever its clock says. `failed` counts the attempt, so a
+        change that keeps failing is given up (journal_rules.review)."""
         def lapse(state: ClusterState) -> ClusterState:
             assert state.journal is not None
-            return replace(state, journal=replace(state.journal, lease_owner=RELEASED, lease_until=self._clock()))
+            return replace(state, journal=replace(state.journal, lease_owner=RELEASED, lease_until=self._clock(),
+                                                  failures=state.journal.failures + int(failed)))
         try:
             self.commit(lapse)
         except EngineError:
@@ -189,8 +191,8 @@ class LeaseWatch:
     """What this process has seen of other actors' leases: each cluster's latest lease record and when (on this process's
     monotonic clock) it first saw it. client-go's observedRecord and observedTime."""
 
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._monotonic = monotonic
+    def __init__(self, monotonic: Callable[[], float] | None = None) -> None:
+        self._monotonic = monotonic or (lambda: time.monotonic())  # read when called, as the rest of this module reads it
         self._lock = threading.Lock()
         self._seen: dict[str, tuple[tuple[object, ...], float]] = {}
 

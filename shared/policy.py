@@ -3,41 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from .appliance import Lead, lead, with_roles
 from .config import Cluster, Policy
+from .decision import Action, Event, Plan
 from .errors import RequestError
+from .journal_rules import abandon, healthy_now, known_health, place, place_due, review, supersede
+from .placement import Placement
 from .probes import ProbeResult
 from .state import ClusterState, Journal, NvaHealth, Trigger
 
-Action = Literal["none", "failover", "resume", "reconcile", "repair"]
-
-
-@dataclass(frozen=True)
-class Event:
-    """An event to emit once the plan's state is recorded."""
-
-    name: str
-    fields: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What to record (state, a conditional write) and then do (action), and the events it raises."""
-
-    state: ClusterState
-    action: Action = "none"
-    events: tuple[Event, ...] = ()
-    reason: str = ""
-    record: bool = True  # False: write nothing (another actor's change holds the lock; its writes must not be disturbed)
-
-    @property
-    def target(self) -> str | None:
-        return self.state.journal.to_nva if self.state.journal else None
-
+__all__ = ["Action", "Event", "ManualRequest", "Plan", "decide", "decide_manual", "healthiest_standby", "initial_state",
+           "observe", "start"]
 
 @dataclass(frozen=True)
 class ManualRequest:
@@ -49,9 +29,10 @@ class ManualRequest:
     dry_run: bool = False
 
 
-def initial_state(cluster: Cluster) -> ClusterState:
+def initial_state(cluster: Cluster, unplaced: bool = True) -> ClusterState:
+    """A cluster first seen: `preferred` stands in as active until Azure's placement is read (unplaced)."""
     return ClusterState(name=cluster.name, active=cluster.preferred_nva,
-                        health={n: NvaHealth() for n in cluster.names()})
+                        health={n: NvaHealth() for n in cluster.names()}, unplaced=unplaced)
 
 
 def observe(
@@ -81,8 +62,8 @@ def observe(
 
 
 def healthiest_standby(state: ClusterState, cluster: Cluster, exclude: str) -> str | None:
-    """The healthy standby with the longest run of good probes; ties go to configuration order."""
-    candidates = [n for n in cluster.names() if n != exclude and state.nva_health(n).healthy is True]
+    """The standby healthy now with the longest run of good probes; ties go to configuration order."""
+    candidates = [n for n in cluster.names() if n != exclude and healthy_now(state.nva_health(n))]
     if not candidates:
         return None
     return max(candidates, key=lambda n: (state.nva_health(n).consecutive_successes, -cluster.names().index(n)))
@@ -99,24 +80,51 @@ def start(state: ClusterState, kind: Literal["failover", "repair"], to: str, tri
 
 def decide(
     observations: Mapping[str, ProbeResult], state: ClusterState, cluster: Cluster, now: datetime,
-    actor: str, lease: timedelta,
+    actor: str, lease: timedelta, placed: Placement | None = None,
 ) -> Plan:
-    """One timer run's decision for one cluster."""
+    """One timer run's decision for one cluster, afresh every run from health, pause, configuration and the journal, in
+    that order of precedence. When it needs to know where Azure has the cluster (first sight, a renamed active, a change
+    to give up) and `placed` is None, it answers action "place": the caller reads Azure and decides again with it."""
     policy = cluster.policy
-    health, events = observe(state.health, observations, policy, now)
+    health, events = observe(known_health(state, cluster).health, observations, policy, now)
     new = state.with_health(with_roles(health, observations, now))
-    active = new.nva_health(new.active)
+    journal = new.journal if new.phase == "failing_over" else None
+    if journal is not None and journal.lease_live(now) and journal.lease_owner != actor:
+        return Plan(state, "none", (), f"{journal.kind} to {journal.to_nva} in progress", record=False)
+    given_up = review(new, cluster, now) if journal is not None else None
+    placing = place_due(new, cluster, now)
+    if (placing or given_up is not None) and placed is None:
+        return Plan(state, "place", (), "where Azure has the cluster must be read first", record=False)
+    first_sight = placing and placed is not None
+    if first_sight:
+        assert placed is not None
+        new, detail = place(new, cluster, placed, now)
+        if not new.unplaced:  # while Azure cannot answer, each run's outcome says so (no event every run)
+            events.append(Event("ClusterPlaced", {"active": new.active, "detail": detail}))
+    if journal is not None:
+        if given_up is None:
+            taken = replace(journal, lease_owner=actor, lease_until=now + lease)
+            return Plan(replace(new, journal=taken), "resume", tuple(events), f"resume {journal.kind} to {journal.to_nva}")
+        assert placed is not None
+        new, abandoned = abandon(new, cluster, given_up, placed, now)
+        events.append(abandoned)
+    if first_sight and not new.unplaced:  # readiness at once, and nothing written on first sight
+        return Plan(replace(new, last_reconcile_at=now), "assess", tuple(events), f"first sight: {new.active} is active")
+    plan = _afresh(new, events, cluster, observations, now, actor, lease)
+    if new.unplaced and plan.action != "none":  # alarms still raised; nothing moves while Azure cannot say where it is
+        return Plan(new, "none", plan.events,
+                    f"unplaced (Azure could not be read), so not: {plan.reason}")
+    return plan
 
-    if new.phase == "failing_over" and new.journal is not None:
-        journal = new.journal
-        if journal.lease_live(now) and journal.lease_owner != actor:
-            return Plan(state, "none", (), f"{journal.kind} to {journal.to_nva} in progress", record=False)
-        taken = replace(journal, lease_owner=actor, lease_until=now + lease)
-        return Plan(replace(new, journal=taken), "resume", tuple(events), f"resume {journal.kind} to {journal.to_nva}")
 
+def _afresh(new: ClusterState, events: list[Event], cluster: Cluster, observations: Mapping[str, ProbeResult],
+            now: datetime, actor: str, lease: timedelta) -> Plan:
+    """The decision once no change is in flight: the appliances' lead or the probes' verdicts, failback, reconcile."""
+    policy = cluster.policy
     if policy.decider == "appliance":
         return _follow(lead(new, cluster, observations, now), events, now, actor, lease)
 
+    active = new.nva_health(new.active)
     if active.healthy is False:
         target = healthiest_standby(new, cluster, exclude=new.active)
         if target is None:
@@ -165,14 +173,21 @@ def _follow(led: Lead, events: list[Event], now: datetime, actor: str, lease: ti
 def decide_manual(
     state: ClusterState, cluster: Cluster, request: ManualRequest, now: datetime, actor: str, lease: timedelta,
 ) -> Plan:
-    """An operator's failover: to `target` or the healthiest standby; to the active NVA, a drift repair."""
+    """An operator's failover: to `target` or the healthiest standby; to the active NVA, a drift repair. A change in
+    flight is resumed when asked for again; `force` supersedes it, and so does any request once the change is to be
+    given up (its target unhealthy or unconfigured, or failing too long): the old one is abandoned, its events first."""
+    abandoned: tuple[Event, ...] = ()
     if state.phase == "failing_over" and state.journal is not None:
         journal = state.journal
-        if journal.lease_live(now) or request.target not in (None, journal.to_nva):
-            raise RequestError(409, "FailoverInProgress",
-                               f"a {journal.kind} of {cluster.name} to {journal.to_nva} (epoch {journal.epoch}) is in progress")
-        taken = replace(journal, lease_owner=actor, lease_until=now + lease)
-        return Plan(replace(state, journal=taken), "resume", (), f"resume {journal.kind} to {journal.to_nva}")
+        given_up = "superseded by a forced manual failover" if request.force else review(state, cluster, now)
+        if given_up is None or (journal.lease_live(now) and not request.force):
+            if journal.lease_live(now) or request.target not in (None, journal.to_nva):
+                raise RequestError(409, "FailoverInProgress",
+                                   f"a {journal.kind} of {cluster.name} to {journal.to_nva} (epoch {journal.epoch}) is in progress")
+            taken = replace(journal, lease_owner=actor, lease_until=now + lease)
+            return Plan(replace(state, journal=taken), "resume", (), f"resume {journal.kind} to {journal.to_nva}")
+        state, event = supersede(state, given_up)
+        abandoned = (event,)
     target = request.target
     if target is not None and target not in cluster.names():
         raise RequestError(404, "NvaNotFound", f"{target!r} is not an NVA of cluster {cluster.name!r} ({', '.join(cluster.names())})")
@@ -182,10 +197,9 @@ def decide_manual(
         if target is None:
             raise RequestError(409, "NoHealthyTarget",
                                f"no standby of {cluster.name!r} is healthy; name a target and set force to override")
-    if target == state.active:
-        return Plan(start(state, "repair", target, "manual", reason, now, actor, lease), "repair", (), reason)
-    if state.nva_health(target).healthy is not True and not request.force:
+    if not healthy_now(state.nva_health(target)) and not request.force:
         h = state.nva_health(target)
         raise RequestError(409, "TargetUnhealthy",
                            f"{target!r} is not healthy (last error: {h.last_error or 'not yet probed healthy'}); set force to override")
-    return Plan(start(state, "failover", target, "manual", reason, now, actor, lease, force=request.force), "failover", (), reason)
+    kind: Literal["failover", "repair"] = "repair" if target == state.active else "failover"
+    return Plan(start(state, kind, target, "manual", reason, now, actor, lease, force=request.force), kind, abandoned, reason)

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from .config import Cluster
-from .desired import NOT_FOUND, AzureView, plan_changes
+from .desired import NOT_FOUND, AzureView, foreign_held, plan_changes
 from .errors import EngineError
 from .permissions import Need, Verdict
 
@@ -90,6 +90,12 @@ def resources_check(cluster: Cluster, view: AzureView, missing: Sequence[str]) -
             if nic is not None and ipconfig.lower() not in configs:
                 gone.append(f"{ipconfig} (IP configuration of {nva.name}.{leg})")
     refused = [f"{r} ({why})" for r, why in view.unread.items() if r not in missing and why != NOT_FOUND]
+    own = frozenset(nva.nic_id(leg).lower() for nva in cluster.nvas for leg in nva.interfaces)
+    elsewhere = [f"{view.public_ips[p].get('id', p)} is attached to {nic}" for p, nic in sorted(foreign_held(view, own).items())]
+    if elsewhere:
+        return Check("resources", False, "configured public IPs on a NIC outside the cluster (a configuration error; they "
+                     f"are never taken from it): {'; '.join(elsewhere)}. Detach them there, or correct publicIps in "
+                     "NVA_HA_CONFIG" + (f"; also not found or unreadable: {', '.join([*gone, *refused])}" if gone or refused else ""))
     if gone or refused:
         return Check("resources", False, "; ".join(
             [*(["not found in Azure: " + ", ".join(gone)] if gone else []),

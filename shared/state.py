@@ -89,6 +89,8 @@ class Journal:
     carried: Mapping[str, Any] = field(default_factory=dict)  # floating IP configurations as they were before removal
     detected_at: datetime | None = None  # an automatic failover: the first failed probe of the NVA it leaves
     lease_seconds: float | None = None  # the holder's lease length, written with each renewal: how long a watcher waits
+    failures: int = 0  # attempts that failed (FailoverFailed): one that keeps failing is abandoned (contract "Never stuck")
+    announced: bool = False  # FailoverStarted was emitted: a resumed change says FailoverResumed
 
     def lease_live(self, now: datetime) -> bool:
         return now < self.lease_until
@@ -115,6 +117,8 @@ class ClusterState:
     # (set by the write that completes it), and who cleared that mark last (so each clearing write is unique).
     unrecorded: int | None = None
     recorded_by: str | None = None
+    # First sight (or a placement Azure could not answer): the active is placed from Azure before anything moves.
+    unplaced: bool = False
     etag: str | None = None
 
     def nva_health(self, name: str) -> NvaHealth:
@@ -227,6 +231,7 @@ def to_entity(state: ClusterState) -> dict[str, Any]:
         "readiness": state.readiness.to_text() if state.readiness else "",
         "unrecorded": "" if state.unrecorded is None else str(state.unrecorded),
         "recordedBy": state.recorded_by or "",
+        "unplaced": state.unplaced,
     }
 
 
@@ -247,6 +252,7 @@ def from_entity(entity: Mapping[str, Any], etag: str | None) -> ClusterState:
         readiness=Readiness.from_text(entity.get("readiness") or None),
         unrecorded=int(entity["unrecorded"]) if entity.get("unrecorded") else None,
         recorded_by=entity.get("recordedBy") or None,
+        unplaced=bool(entity.get("unplaced", False)),  # absent in states stored before placement
         etag=etag,
     )
 

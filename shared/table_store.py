@@ -113,7 +113,9 @@ class TableStateStore:
             with self._translated(f"save {state.name}"):
                 meta = self._table.update_entity(entity, mode=UpdateMode.REPLACE, etag=state.etag,
                                                  match_condition=MatchConditions.IfNotModified, **self._call)
-        except StateConflict:
+        except (StateConflict, StateUnavailable):
+            # A 412 on the SDK's retry of our own landed PUT, or an answer lost on the way back (the lease path's calls
+            # are not retried): the write is ours when the stored state is exactly what it wrote.
             landed = self._landed(entity)
             if landed is None:
                 raise
@@ -121,8 +123,8 @@ class TableStateStore:
         return _with_etag(state, meta)
 
     def _landed(self, entity: Mapping[str, Any]) -> str | None:
-        """After a 412: the stored state's etag when it is exactly what this write wrote. The SDK retries a PUT whose
-        answer was lost; when the first attempt had landed, the retry's If-Match fails on our own write."""
+        """After a 412 or a lost answer: the stored state's etag when it is exactly what this write wrote. The SDK retries a
+        PUT whose answer was lost; when the first attempt had landed, the retry's If-Match fails on our own write."""
         try:
             with self._translated("re-read after a conflict"):
                 stored = self._get(str(entity["PartitionKey"]), str(entity["RowKey"]))

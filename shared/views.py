@@ -16,6 +16,7 @@ def status_json(cluster: Cluster, state: ClusterState) -> dict[str, Any]:
         "epoch": state.epoch,
         "phase": state.phase,
         "paused": state.paused,
+        "pausedReason": (state.paused_reason or "paused by an operator") if state.paused else None,
         "nvas": [
             {
                 "name": n,

@@ -128,10 +128,18 @@ def clusters(items: Sequence[Mapping[str, Any]]) -> str:
     return table(("CLUSTER", "ACTIVE", "PHASE", "PAUSED", "EPOCH", "NVAS", "APPLIANCES", "READINESS", "LAST FAILOVER"), rows)
 
 
+def paused(c: Mapping[str, Any]) -> str:
+    """The pause line: no, or YES with the reason an operator gave (Status.pausedReason, contract rev. 3)."""
+    if not c.get("paused"):
+        return "no"
+    reason = c.get("pausedReason")
+    return f"YES ({reason}): no automatic change" if reason else "YES: no automatic change"
+
+
 def status(c: Mapping[str, Any]) -> str:
     phase = "FAILING OVER" if c.get("phase") == "failing_over" else c.get("phase")
     head = [f"cluster    {c.get('name')}", f"active     {c.get('active')}  (epoch {c.get('epoch')}, {phase})",
-            f"paused     {'YES: no automatic change' if c.get('paused') else 'no'}",
+            f"paused     {paused(c)}",
             f"readiness  {readiness_cell(c.get('readiness'))}", f"last       {last_failover(c.get('lastFailover'))}"]
     said = agreement(c)
     head += [f"appliances {said[1]}", ""] if said else [""]

@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     server = EmulatorServer(args.state_dir, args.host, args.port, args.identity_port)
     if args.seed:
         topology = json.loads(args.seed.read_text())
-        server.service.world.seed(topology.get("resources", []), topology.get("subscriptions"))
+        server.service.estate.seed(topology.get("resources", []), topology.get("subscriptions"))
     server.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -17,19 +17,20 @@ import copy
 import re
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import features as feature_api
 from .errors import ArmError, bad_request
+from .estate import ArmEstate
 from .ids import ResourceId, parse
-from .world import Operation, World, new_etag
-
-if TYPE_CHECKING:
-    from .service import ArmService, Request, Response
+from .messages import Request, json_body
+from .operations import Operation
+from .shapes import new_etag
 
 FEATURE = "Microsoft.Network/AllowMoveIpConfigurations"
 ACTION = "Microsoft.Network/virtualNetworks/moveIpConfigurations/action"
-KIND = "virtualNetworks.moveIpConfigurations"  # the latency key (WorldSettings.latency) of the operation
+NIC_WRITE = "Microsoft.Network/networkInterfaces/write"  # checked on each NIC the move changes (as a linked scope)
+KIND = "virtualNetworks.moveIpConfigurations"  # the latency key (EstateSettings.latency) of the operation
 ROUTE = (re.compile(r"^/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)/providers/Microsoft\.Network/"
                     r"virtualNetworks/(?P<vnet>[^/]+)/moveIpConfigurations$", re.I), "move")
 ROUTES = [ROUTE, feature_api.ROUTE]
@@ -72,44 +73,37 @@ def check_version(kind: str, version: str, network_versions: set[str]) -> None:
                           f"and operation moveIpConfigurations. The supported api-versions are '{', '.join(sorted(network_versions))}'.")
 
 
-def dispatch(service: ArmService, req: Request, params: dict[str, str]) -> Response:
-    from .service import Response, _json_body
-
-    if params["kind"] == "feature":
-        service._read(None)
-        return Response(200, feature_api.read(service.moves.features, params, req.method))
+def post(estate: ArmEstate, moves: Moves, req: Request, params: dict[str, str], may_write: Callable[[str], bool]) -> Operation:
+    """A move request checked as Resource Manager checks it (method, the feature, the body), then started."""
     if req.method != "POST":
         raise ArmError(405, "MethodNotAllowed", f"The requested resource does not support http method '{req.method}'.")
-    if service.moves.features.state(params["sub"], FEATURE) != "Registered":
+    if moves.features.state(params["sub"], FEATURE) != "Registered":
         raise bad_request("SubscriptionNotRegisteredForFeature", f"Subscription {params['sub']} is not registered for feature "
                           f"{FEATURE} required to carry out the requested operation.")
-    items = _json_body(req).get("moveIpConfigurationItems")
+    items = json_body(req).get("moveIpConfigurationItems")
     if not isinstance(items, list) or not items:
         raise bad_request("InvalidRequestContent", "moveIpConfigurationItems must be a non-empty array.")
-    principal = service._principal_of(req)
-    op = start(service.world, service.moves, _vnet_id(params), items,
-               lambda nic: service.rbac.allowed(principal, "Microsoft.Network/networkInterfaces/write", nic))
-    return service._accepted(req, 202, None, op)
+    return start(estate, moves, _vnet_id(params), items, may_write)
 
 
-def start(world: World, moves: Moves, vnet: str, items: list[Any], may_write: Callable[[str], bool] | None = None) -> Operation:
+def start(estate: ArmEstate, moves: Moves, vnet: str, items: list[Any], may_write: Callable[[str], bool] | None = None) -> Operation:
     """Check every item, then move them all at once: each NIC touched becomes Updating until the operation ends."""
-    with world.lock:
-        world._settle()
+    with estate.lock:
+        estate._settle()
         sub, group = vnet.split("/")[2], vnet.split("/")[4]
-        world.check_scope(sub, group)
+        estate.check_scope(sub, group)
         working: dict[str, tuple[ResourceId, dict[str, Any], dict[str, Any]]] = {}  # key -> (rid, stored, new body)
 
         def nic(ref: str) -> tuple[ResourceId, dict[str, Any]]:
             rid = parse(ref.split("/ipConfigurations/")[0] if "/ipconfigurations/" in ref.lower() else "")
-            if rid is None or rid.type != "networkInterfaces" or rid.key not in world.resources:
+            if rid is None or rid.type != "networkInterfaces" or rid.key not in estate.resources:
                 raise bad_request("InvalidResourceReference", f"IP configuration {ref} was not found.")
             if rid.key not in working:
-                world._check_not_busy(rid)
+                estate.operations.check_not_busy(rid)
                 if may_write is not None and not may_write(rid.text):
                     raise ArmError(403, "LinkedAuthorizationFailed", f"The client does not have permission to perform action "
-                                   f"'Microsoft.Network/networkInterfaces/write' on the linked scope '{rid.text}'.")
-                stored = world.resources[rid.key]
+                                   f"'{NIC_WRITE}' on the linked scope '{rid.text}'.")
+                stored = estate.resources[rid.key]
                 working[rid.key] = (rid, stored, copy.deepcopy(stored))
             return rid, working[rid.key][2]
 
@@ -140,8 +134,8 @@ def start(world: World, moves: Moves, vnet: str, items: list[Any], may_write: Ca
             tgt_body["properties"]["ipConfigurations"].append({"name": target_name, "properties": props})
         ops: list[Operation] = []
         for _, (rid, stored, body) in sorted(working.items()):
-            normalized = world._normalize(rid, body, stored, new_etag())
-            ops.append(world._start(rid, normalized, stored, KIND))
+            normalized = estate._normalize(rid, body, stored, new_etag())
+            ops.append(estate._start(rid, normalized, stored, KIND))
         for op in ops[1:]:  # one operation: every NIC it touched is done when it is
             op.done_at = ops[0].done_at
         moves.count += 1

@@ -18,7 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 import trustme
 
 from .faults import Fault
-from .service import ArmService, Request, Response, parse_target
+from .messages import Request, Response, parse_target
+from .service import ArmService
 
 ARM_AUDIENCE = "https://management.azure.com"
 
@@ -210,33 +211,33 @@ class EmulatorServer:
             return Response(400, {"error": {"code": "BadControlRequest", "message": str(err)}})
 
     def _control(self, method: str, what: str, body: Any) -> Response:
-        svc, world = self.service, self.service.world
+        svc, estate = self.service, self.service.estate
         if (method, what) == ("GET", "health"):
             return Response(200, {"ok": True})
         if (method, what) == ("POST", "seed"):
-            world.seed(body.get("resources", []), body.get("subscriptions"))
-            return Response(200, {"resources": len(world.resources)})
+            estate.seed(body.get("resources", []), body.get("subscriptions"))
+            return Response(200, {"resources": len(estate.resources)})
         if (method, what) == ("GET", "snapshot"):
-            return Response(200, {"resources": world.snapshot()})
+            return Response(200, {"resources": estate.snapshot()})
         if (method, what) == ("GET", "requests"):
             return Response(200, {"requests": svc.request_log()})
         if (method, what) == ("DELETE", "requests"):
             svc.clear_log()
             return Response(200, {"requests": []})
         if (method, what) == ("PUT", "settings"):
-            with world.lock:
+            with estate.lock:
                 if "latency" in body:
-                    world.settings.latency = {k: float(v) for k, v in body["latency"].items()}
+                    estate.settings.latency = {k: float(v) for k, v in body["latency"].items()}
                 if isinstance(body.get("retryAfter"), dict):  # by resource type, "default" for the rest
                     by_type = {k: int(v) for k, v in body["retryAfter"].items()}
-                    world.settings.retry_after = by_type.pop("default", world.settings.retry_after)
-                    world.settings.retry_after_by_type = by_type
+                    estate.settings.retry_after = by_type.pop("default", estate.settings.retry_after)
+                    estate.settings.retry_after_by_type = by_type
                 elif "retryAfter" in body:
-                    world.settings.retry_after = int(body["retryAfter"])
-                    world.settings.retry_after_by_type = {}
+                    estate.settings.retry_after = int(body["retryAfter"])
+                    estate.settings.retry_after_by_type = {}
                 if "pageSize" in body:
-                    world.settings.page_size = int(body["pageSize"])
-            return Response(200, dict(vars(world.settings)))
+                    estate.settings.page_size = int(body["pageSize"])
+            return Response(200, dict(vars(estate.settings)))
         if (method, what) == ("POST", "faults"):
             return Response(200, dict(vars(svc.faults.add(Fault.from_json(body)))))
         if (method, what) == ("GET", "faults"):
@@ -246,7 +247,7 @@ class EmulatorServer:
             return Response(200, {"faults": []})
         if (method, what) == ("POST", "release"):
             svc.faults.release()
-            return Response(200, {"released": world.release()})
+            return Response(200, {"released": estate.release()})
         if (method, what) == ("PUT", "rbac"):
             svc.configure_rbac(body.get("assignments"))
             return Response(200, {"enforcing": svc.rbac.enforcing})
@@ -259,22 +260,22 @@ class EmulatorServer:
             return Response(200, {"limits": svc.throttle.limits, "enabled": svc.throttle.enabled, "scope": svc.throttle.scope})
         if (method, what) == ("POST", "updating"):
             seconds = body.get("seconds")
-            world.mark_updating(str(body["id"]), None if seconds is None else float(seconds), str(body.get("answer", "429")),
-                                str(body.get("operation", "PutSubnetOperation")))
-            return Response(200, {"updating": sorted(world.updating)})
+            estate.mark_updating(str(body["id"]), None if seconds is None else float(seconds), str(body.get("answer", "429")),
+                                 str(body.get("operation", "PutSubnetOperation")))
+            return Response(200, {"updating": sorted(estate.updating.marked)})
         if (method, what) == ("DELETE", "updating"):
-            world.clear_updating()
+            estate.clear_updating()
             return Response(200, {"updating": []})
         if (method, what) == ("DELETE", "resources"):
-            return Response(200, {"removed": world.remove(str(body["id"]))})
+            return Response(200, {"removed": estate.remove(str(body["id"]))})
         if (method, what) == ("PUT", "locks"):
-            with world.lock:
-                world.locks = {str(s).lower().rstrip("/") for s in body.get("scopes") or []}
-            return Response(200, {"locks": sorted(world.locks)})
+            with estate.lock:
+                estate.locks = {str(s).lower().rstrip("/") for s in body.get("scopes") or []}
+            return Response(200, {"locks": sorted(estate.locks)})
         if (method, what) == ("POST", "tokens"):
             return Response(200, {"token": svc.tokens.issue(str(body["principal"]))})
         if (method, what) in {("PUT", "features"), ("PUT", "moves")}:  # emulation/arm/features.py, moves.py
             return Response(200, (svc.moves.features if what == "features" else svc.moves).configure(body))
         if (method, what) == ("GET", "operations"):
-            return Response(200, {"inProgress": world.busy_count(), "hung": svc.faults.hung})
+            return Response(200, {"inProgress": estate.busy_count(), "hung": svc.faults.hung})
         return Response(404, {"error": {"code": "NoSuchControl", "message": f"{method} /_emulator/{what}"}})

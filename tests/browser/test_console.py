@@ -76,6 +76,7 @@ def test_console_dry_run_failover_timeline_pause_resume_and_bad_key(world: Rig, 
     card.get_by_role("button", name="Pause").click()
     expect(card.locator(".badges")).to_contain_text("paused")
     expect(card.get_by_role("button", name="Resume")).to_be_visible()
+    expect(card.get_by_text("Paused (maintenance window)")).to_be_visible()  # rev. 3: the status's pausedReason
     assert events.named("ClusterPaused")[-1]["reason"] == "maintenance window"
     card.get_by_role("button", name="Resume").click()
     expect(card.locator(".badges")).to_contain_text("automatic")

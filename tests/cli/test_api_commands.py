@@ -104,7 +104,7 @@ def test_pause_and_resume(app: App, cli: Cli, events: EventLog) -> None:
     world, _ = app
     paused = cli("pause", "hub-fw", "--reason", "maintenance window")
     assert paused.code == 0, paused.err
-    assert "paused     YES" in paused.out
+    assert "paused     YES (maintenance window): no automatic change" in paused.out
     assert [e["reason"] for e in events.named("ClusterPaused")] == ["maintenance window"]
     world.nvas["fw-a"].set_mode("down")
     tick(3)

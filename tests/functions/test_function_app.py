@@ -82,7 +82,8 @@ def test_list_and_get(app_env: Rig) -> None:
     status, body = call("list_clusters", "GET", "clusters")
     assert status == 200 and [c["name"] for c in body["clusters"]] == ["hub-fw"]
     cluster = body["clusters"][0]
-    assert set(cluster) == {"name", "active", "epoch", "phase", "paused", "nvas", "lastFailover", "readiness"}
+    assert set(cluster) == {"name", "active", "epoch", "phase", "paused", "pausedReason", "nvas", "lastFailover", "readiness"}
+    assert cluster["pausedReason"] is None  # rev. 3: the reason given to pause, null when not paused
     assert set(cluster["nvas"][0]) == {"name", "healthy", "consecutiveFailures", "consecutiveSuccesses", "lastProbeAt", "lastError",
                                        "role"}  # rev. 3: null without a role probe
     assert cluster["nvas"][0]["role"] is None
@@ -139,14 +140,14 @@ def test_failover_to_the_active_repairs_drift(app_env: Rig) -> None:
 def test_pause_and_resume(app_env: Rig, events: EventLog) -> None:
     tick(2)
     status, body = call("pause", "POST", "clusters/hub-fw/pause", "hub-fw", '{"reason": "maintenance window"}')
-    assert status == 200 and body["paused"] is True
+    assert status == 200 and body["paused"] is True and body["pausedReason"] == "maintenance window"
     app_env.nvas["fw-a"].set_mode("down")
     tick(3)
     status, body = call("get_cluster", "GET", "clusters/hub-fw", "hub-fw")
     assert body["active"] == "fw-a" and body["nvas"][0]["healthy"] is False  # probing went on, nothing moved
     assert app_env.writes() == []
     status, body = call("resume", "POST", "clusters/hub-fw/resume", "hub-fw")
-    assert status == 200 and body["paused"] is False
+    assert status == 200 and body["paused"] is False and body["pausedReason"] is None
     tick(1)
     assert call("get_cluster", "GET", "clusters/hub-fw", "hub-fw")[1]["active"] == "fw-b"
     assert events.named("ClusterPaused")[0]["reason"] == "maintenance window"

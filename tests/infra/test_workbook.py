@@ -29,6 +29,7 @@ CONTRACT_FIELDS: dict[str, set[str]] = {
     "ReadinessChanged": {"ready", "failing", "detail"},
     "FailoverBlocked": {"to", "trigger", "missing"},
     "SplitBrain": {"claims"},
+    "FailoverAbandoned": {"epoch", "to", "reason"},
 }
 REQUIRED = {"FailoverCompleted", "NvaHealthChanged", "ReadinessChanged", "FailoverBlocked", "FailoverFailed", "ProbeCycle"}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -89,6 +90,7 @@ def test_a_failover_missing_a_join_writes_nothing_then_goes_ahead_once_granted(h
     assert arm_writes(hub) == []
     blocked = events.named("FailoverBlocked")
     assert blocked and blocked[0]["to"] == "fw-b" and blocked[0]["trigger"] == "auto"
+    assert events.named("FailoverStarted") == [], "a failover the gate blocks was not started (contract §5)"
     assert ASG_JOIN in blocked[0]["missing"] and "nva-untrust-asg" in blocked[0]["missing"]
     status = engine.status("hub-fw")
     assert (status["active"], status["phase"], status["epoch"]) == ("fw-a", "steady", 0)
@@ -215,8 +217,13 @@ def test_a_drift_repair_and_a_resumed_failover_are_gated_too(hub: Rig, events: E
     drifted = copy.deepcopy(table)
     drifted["properties"]["routes"][1]["properties"]["nextHopIpAddress"] = "10.0.2.5"
     hub.arm.control.seed([drifted])
+    hub.policy["reconcileEverySeconds"] = 0.5
     engine = hub.engine()
-    outcome = engine.probe_cycle()  # the first run reconciles: drift found, its repair blocked
+    engine.probe_cycle()  # first sight: readiness names the drift; nothing is written on first sight (contract rev. 3)
+    assert arm_writes(hub) == [] and events.named("FailoverBlocked") == []
+    engine.probe_cycle()  # fw-a proves healthy: a drift repair may move traffic toward it from now on
+    time.sleep(0.6)
+    outcome = engine.probe_cycle()  # the reconcile: drift found, its repair blocked
     assert outcome["hub-fw"].startswith("blocked"), outcome
     repair = events.named("FailoverBlocked")[0]
     assert (repair["kind"], repair["to"], repair["trigger"]) == ("repair", "fw-a", "auto")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
+import threading
 from pathlib import Path
 
 import pytest
 
-from shared.dispatch import Dispatch, valid_queue_name
-from shared.errors import ConfigError
+from shared.dispatch import BREAK_SECONDS, CLIENT_OPTIONS, Dispatch, QueueDispatcher, queue_client_from_settings, valid_queue_name
+from shared.errors import ConfigError, TransientError
 from shared.settings import read_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,3 +51,55 @@ def test_a_message_reads_back_and_a_bad_one_is_named() -> None:
                           (b'{"cluster": "x", "kind": "failover", "epoch": 1, "token": "", "x": 1}', "unknown fields: x")):
         with pytest.raises(ValueError, match=fragment):
             Dispatch.parse(raw)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Refusing:
+    """A queue endpoint that takes each connection and drops it at once, counting them (a real socket on loopback)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+
+def test_a_failing_queue_is_tried_once_then_rests_and_is_tried_again() -> None:
+    """Contract §6 "Never stuck": a queue that fails never slows the probe cycle: one try, no retries, then a rest."""
+    endpoint = Refusing()
+    account = "devstoreaccount1"
+    key = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+    conn = (f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={key};"
+            f"QueueEndpoint=http://127.0.0.1:{endpoint.port}/{account};")
+    clock = Clock()
+    client = queue_client_from_settings({"AzureWebJobsStorage": conn}, "changes", lambda _: None)  # type: ignore[arg-type,return-value]
+    dispatcher = QueueDispatcher(client, monotonic=clock)
+    message = Dispatch("hub-fw", "failover", 1, "queued:x")
+    with pytest.raises(TransientError):
+        dispatcher.dispatch(message)
+    assert endpoint.connections == 1, "one try, no retry"
+    with pytest.raises(TransientError) as rested:
+        dispatcher.dispatch(message)  # the breaker: not tried
+    assert endpoint.connections == 1 and "not tried for 30 s" in str(rested.value)
+    clock.now += BREAK_SECONDS
+    with pytest.raises(TransientError) as again:
+        dispatcher.dispatch(message)  # tried again after the rest
+    assert endpoint.connections == 2 and "not tried" not in str(again.value)
+    endpoint.sock.close()
+    assert CLIENT_OPTIONS["connection_timeout"] <= 0.5 and CLIENT_OPTIONS["retry_total"] == 0

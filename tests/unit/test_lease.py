@@ -15,6 +15,7 @@ from shared.errors import ConfigError, StateConflict
 from shared.lease import RELEASED, LeaseKeeper, LeaseWatch, outlast
 from shared.state import ClusterState, Journal
 from shared.table_store import TableStateStore
+from tests.fakes import MemoryStateStore
 
 LEASE = 0.3  # seconds: short, so the tests are quick; what is asserted is the order of events, not durations
 
@@ -28,44 +29,10 @@ def state_with(lease_until: datetime, owner: str = "other", etag: str = "1") -> 
     return ClusterState("hub-fw", "fw-a", epoch=1, phase="failing_over", journal=journal, etag=etag)
 
 
-class MemoryStore:
-    """One cluster's state with ETags; `hold` makes every save wait (a state store that hangs)."""
-
-    def __init__(self, state: ClusterState) -> None:
-        self.state, self.version = state, int(state.etag or 0)
-        self.hold = threading.Event()
-        self.hold.set()
-        self.saves = 0
-
-    def load(self, cluster: str) -> ClusterState | None:
-        return self.state
-
-    def create(self, state: ClusterState) -> ClusterState:
-        raise AssertionError("not used")
-
-    def save(self, state: ClusterState) -> ClusterState:
-        self.hold.wait()
-        if state.etag != self.state.etag:
-            raise StateConflict("412")
-        self.version += 1
-        self.saves += 1
-        self.state = replace(state, etag=str(self.version))
-        return self.state
-
-    def bounded(self, seconds: float) -> MemoryStore:
-        return self
-
-    def append_history(self, *args: Any) -> None:
-        raise AssertionError("not used")
-
-    def stage_history(self, *args: Any) -> None:
-        raise AssertionError("not used")
-
-    def record_history(self, cluster: str, epoch: int) -> dict[str, Any] | None:
-        raise AssertionError("not used")
-
-    def history(self, cluster: str, limit: int = 20) -> list[dict[str, Any]]:
-        return []
+def stored(state: ClusterState) -> tuple[MemoryStateStore, ClusterState]:
+    """A memory state store holding `state`, and the state as stored (with its etag)."""
+    store = MemoryStateStore()
+    return store, store.create(state)
 
 
 @pytest.mark.parametrize("skew", [-3.0, 3.0])
@@ -99,8 +66,8 @@ def test_a_released_lease_is_resumed_at_once_whatever_the_clocks() -> None:
 
 
 def test_fence_never_waits_on_a_renewal_in_flight_and_stops_once_the_lease_lapses_unrenewed() -> None:
-    store = MemoryStore(state_with(now() + timedelta(seconds=LEASE), owner="me"))
-    with LeaseKeeper(store, store.state, now, timedelta(seconds=LEASE), renew_every=LEASE / 5) as keeper:
+    store, state = stored(state_with(now() + timedelta(seconds=LEASE), owner="me"))
+    with LeaseKeeper(store, state, now, timedelta(seconds=LEASE), renew_every=LEASE / 5) as keeper:
         keeper.fence("first write")
         store.hold.clear()  # the state store hangs: the renewal in flight holds the commit lock
         hung, answered = threading.Event(), threading.Event()
@@ -128,14 +95,16 @@ def test_fence_never_waits_on_a_renewal_in_flight_and_stops_once_the_lease_lapse
 
 
 def test_every_keeper_write_renews_the_lease_and_records_its_length() -> None:
-    store = MemoryStore(state_with(now() + timedelta(seconds=LEASE), owner="me"))
-    before = store.state.journal.lease_until  # type: ignore[union-attr]
-    with LeaseKeeper(store, store.state, now, timedelta(seconds=LEASE), renew_every=LEASE / 5) as keeper:
+    store, state = stored(state_with(now() + timedelta(seconds=LEASE), owner="me"))
+    assert state.journal is not None
+    before = state.journal.lease_until
+    with LeaseKeeper(store, state, now, timedelta(seconds=LEASE), renew_every=LEASE / 5) as keeper:
         keeper.record("detach fw-a-untrust")
         journal = keeper.state.journal
         assert journal is not None and journal.lease_until > before and journal.lease_seconds == LEASE
         keeper.release()
-    assert store.state.journal is not None and store.state.journal.lease_owner == RELEASED
+    released = store.current("hub-fw")
+    assert released is not None and released.journal is not None and released.journal.lease_owner == RELEASED
 
 
 @pytest.mark.parametrize(("tuning", "fragment"), [
@@ -167,11 +136,8 @@ def test_lease_path_calls_carry_their_bound_and_no_retry() -> None:
 def test_a_holder_whose_store_cannot_confirm_its_lease_in_time_writes_nothing() -> None:
     from shared.errors import StateUnavailable
 
-    class Slow(MemoryStore):
-        def save(self, state: ClusterState) -> ClusterState:
-            raise StateUnavailable("save hub-fw: state table unreachable: timed out")
-
-    store = Slow(state_with(now() + timedelta(seconds=LEASE), owner="me"))
-    with LeaseKeeper(store, store.state, now, timedelta(seconds=LEASE), renew_every=LEASE / 5) as keeper, \
+    store, state = stored(state_with(now() + timedelta(seconds=LEASE), owner="me"))
+    store.failure = StateUnavailable("save hub-fw: state table unreachable: timed out")
+    with LeaseKeeper(store, state, now, timedelta(seconds=LEASE), renew_every=LEASE / 5) as keeper, \
             pytest.raises(StateConflict, match="lease not confirmed by the state store in time"):
         keeper.fence("first write")

@@ -1,4 +1,4 @@
-"""Azure's rules on IP configurations, in the emulated world: private IPs held until the removal completes, one IPv4
+"""Azure's rules on IP configurations, in the emulated estate: private IPs held until the removal completes, one IPv4
 primary per NIC, IPv6 configurations."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from emulation.arm.errors import ArmError
+from emulation.arm.estate import ArmEstate
 from emulation.arm.ids import parse
-from emulation.arm.world import World
 from emulation.estates import VIP, floating_estate
 from emulation.topology import rid, sub_id
 
@@ -27,21 +27,21 @@ class Clock:
 
 
 @pytest.fixture
-def world() -> tuple[World, Clock]:
+def world() -> tuple[ArmEstate, Clock]:
     clock = Clock()
-    w = World(clock)
+    w = ArmEstate(clock)
     w.seed(ESTATE.resources)
     w.settings.latency = {"networkInterfaces.write": 5.0}
     return w, clock
 
 
-def nic(w: World, nic_id: str) -> dict[str, Any]:
+def nic(w: ArmEstate, nic_id: str) -> dict[str, Any]:
     r = parse(nic_id)
     assert r is not None
     return w.get(r)
 
 
-def put(w: World, body: dict[str, Any]) -> None:
+def put(w: ArmEstate, body: dict[str, Any]) -> None:
     r = parse(body["id"])
     assert r is not None
     w.put(r, body, None, None)
@@ -62,7 +62,7 @@ def with_vip(body: dict[str, Any], vip: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def test_a_private_ip_is_held_until_the_removing_write_completes(world: tuple[World, Clock]) -> None:
+def test_a_private_ip_is_held_until_the_removing_write_completes(world: tuple[ArmEstate, Clock]) -> None:
     w, clock = world
     a = nic(w, NIC_A)
     vip = next(c for c in a["properties"]["ipConfigurations"] if c["name"] == "vip-web")
@@ -83,7 +83,7 @@ def test_a_private_ip_is_held_until_the_removing_write_completes(world: tuple[Wo
     assert "vip-web" in [c["name"] for c in nic(w, NIC_B)["properties"]["ipConfigurations"]]
 
 
-def test_the_same_address_in_another_virtual_network_is_free(world: tuple[World, Clock]) -> None:
+def test_the_same_address_in_another_virtual_network_is_free(world: tuple[ArmEstate, Clock]) -> None:
     w, _ = world
     vip = next(c for c in nic(w, NIC_A)["properties"]["ipConfigurations"] if c["name"] == "vip-web")
     vip["properties"].pop("publicIPAddress")
@@ -98,7 +98,7 @@ def test_the_same_address_in_another_virtual_network_is_free(world: tuple[World,
     (lambda cs: cs.pop(0) and cs[1]["properties"].update(primary=True), "CannotRemovePrimaryIpConfiguration"),
     (lambda cs: [c["properties"].update(primary=c["name"] == "ipconfig-v6") for c in cs], "PrimaryIpConfigurationMustBeIPv4"),
 ], ids=["primary demoted", "two primaries", "primary removed", "IPv6 primary"])
-def test_a_nic_keeps_one_ipv4_primary(world: tuple[World, Clock], edit: Any, code: str) -> None:
+def test_a_nic_keeps_one_ipv4_primary(world: tuple[ArmEstate, Clock], edit: Any, code: str) -> None:
     w, _ = world
     body = nic(w, NIC_A)
     edit(body["properties"]["ipConfigurations"])
@@ -107,7 +107,7 @@ def test_a_nic_keeps_one_ipv4_primary(world: tuple[World, Clock], edit: Any, cod
     assert (err.value.status, err.value.code) == (400, code)
 
 
-def test_a_primary_not_declared_stays_where_it_was(world: tuple[World, Clock]) -> None:
+def test_a_primary_not_declared_stays_where_it_was(world: tuple[ArmEstate, Clock]) -> None:
     w, clock = world
     body = nic(w, NIC_A)
     for c in body["properties"]["ipConfigurations"]:
@@ -117,7 +117,7 @@ def test_a_primary_not_declared_stays_where_it_was(world: tuple[World, Clock]) -
     assert [c["name"] for c in nic(w, NIC_A)["properties"]["ipConfigurations"] if c["properties"]["primary"]] == ["ipconfig1"]
 
 
-def test_ipv6_configurations_get_ipv6_addresses(world: tuple[World, Clock]) -> None:
+def test_ipv6_configurations_get_ipv6_addresses(world: tuple[ArmEstate, Clock]) -> None:
     w, clock = world
     body = without_vip(nic(w, NIC_B))
     body["properties"]["ipConfigurations"].append({"name": "v6-dyn", "properties": {"privateIPAddressVersion": "IPv6"}})
