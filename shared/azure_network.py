@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
@@ -22,19 +22,19 @@ from requests.adapters import HTTPAdapter
 from . import network_moves
 from .config import Cluster
 from .desired import NOT_FOUND, AzureView, Change, Desired, addresses_unread, desired, holder_nic_ids
-from .errors import PermanentError, StateConflict, TransientError
-from .floating import floating_targets
+from .errors import PermanentError, TransientError
 from .moves import MovePaths
 from .pacer import Pacer, kind_of, subscription_of
 from .permissions import PermissionCache
 from .polling import PacedPolling
 from .polling import Retry as _Retry
+from .write_order import Run, Skip, apply_in_order
+from .write_order import reason as _reason
 
 T = TypeVar("T")
 _log = logging.getLogger("nva_failover.network")
 
 Fence = Callable[[str], None]  # called before each write and after it completes; raises StateConflict to stop
-Skip = Callable[[Change, str], None]  # a route table write given up, and why
 
 
 @dataclass(frozen=True)
@@ -94,10 +94,6 @@ def translate(err: Exception, what: str) -> Exception:
 
 
 REFUSALS = {"ScopeLocked", "RequestDisallowedByPolicy"}  # 409 for a lock; 403 for a policy's deny effect
-
-
-def _reason(err: BaseException) -> str:
-    return (str(err) or type(err).__name__).splitlines()[0][:300]
 
 
 def _parts(resource_id: str) -> tuple[str, str, str]:
@@ -301,18 +297,7 @@ class AzureNetwork:
         if candidates and all(n.lower() in nics for n in nic_ids):
             owner = desired(cluster, cluster.nvas[0].name, AzureView(nics, pips, tables))
             tables.update({k: t for k, t in candidates.items() if owner.owns_routes(t)})
-        return AzureView(nics, pips, tables, unread, self._floating_path(cluster, nics)), missing
-
-    def _floating_path(self, cluster: Cluster, nics: dict[str, dict[str, Any]]) -> str | None:
-        """The way a failover would move the floating IPs, and why (readiness says it), when they can be planned."""
-        if not cluster.floating_ips:
-            return None
-        try:
-            shared = sorted({f.interface for f in cluster.floating_ips for p in cluster.public_ips for nva in cluster.nvas
-                             if nva.nic_id(p.interface).lower() == nva.nic_id(f.interface).lower()})
-            return self.paths.survey(floating_targets(cluster, cluster.nvas[-1].name, nics), shared)
-        except Exception as err:  # the boundary of the path's survey: readiness says why, the rest is read
-            return f"floating IPs: the path a failover would take cannot be told ({_reason(err)})"
+        return AzureView(nics, pips, tables, unread, network_moves.floating_path(self.paths, cluster, nics)), missing
 
     # ----------------------------------------------------------------- writes
     def _put(self, change: Change, deadline: Callable[[], float]) -> None:
@@ -367,44 +352,11 @@ class AzureNetwork:
 
     def apply(self, changes: Sequence[Change], want: Desired, fence: Fence, on_done: Callable[[Change], None],
               skip: Skip | None = None) -> list[Change]:
-        done: list[Change] = []
-
-        def report(result: Change) -> None:
-            done.append(result)
-            on_done(result)
-
-        def run(change: Change, quiet: bool = False) -> None:
-            try:
-                result = self._write(change, want, fence)
-            except StateConflict:
-                raise
-            except Exception as err:  # the boundary of one route table write, when the failover may go on without it
-                if skip is None or change.kind != "routeTable":
-                    raise
-                skip(change, _reason(err))
-                return
-            if result is not None and not quiet:
-                report(result)
-
         # Floating IPs that one operation can move (shared.moves): both NICs of each are left to it, then put right.
         moves = network_moves.movable(self, want, changes)
-        paired = {n.lower() for m in moves for n in m.nics}
-        rest = [c for c in changes if c.resource.lower() not in paired]
-        first = [self._nic_pool.submit(run, c) for c in rest if c.phase == 0 and c.kind == "nic"]
-        mover = self._nic_pool.submit(network_moves.move_then_settle, self, moves, [c for c in changes if c.resource.lower() in paired],
-                                      want, fence, report, run) if moves else None
-        tables = [self._table_pool.submit(run, c) for c in rest if c.kind == "routeTable"]
-        errors: list[BaseException] = []
-        waits: list[Future[Any]] = [*first, *([mover] if mover else [])]
-        for waited in waits:
-            if (e := waited.exception()) is not None:
-                errors.append(e)
-        later = mover.result() if mover is not None and not errors else []
-        second = [] if errors else [self._nic_pool.submit(run, c) for c in rest if c.phase == 1 and c.kind == "nic"] + [
-            self._nic_pool.submit(run, c, quiet) for c, quiet in later]
-        for future in second + tables:
-            if (e := future.exception()) is not None:
-                errors.append(e)
-        if errors:
-            raise errors[0]
-        return done
+
+        def mover(pair: Sequence[Change], report: Callable[[Change], None], run: Run) -> list[tuple[Change, bool]]:
+            return network_moves.move_then_settle(self, moves, pair, want, fence, report, run)
+
+        return apply_in_order(changes, lambda c: self._write(c, want, fence), self._nic_pool, self._table_pool, on_done, skip,
+                              frozenset(n.lower() for m in moves for n in m.nics), mover)

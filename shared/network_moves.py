@@ -11,10 +11,13 @@ from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
 from azure.mgmt.network.models import MoveIpConfigurationItem, MoveIpConfigurationResourceReference, MoveIpConfigurationsRequest
 
-from .desired import Change, Desired
+from .config import Cluster
+from .desired import Body, Change, Desired
 from .errors import StateConflict, TransientError
-from .moves import FEATURES_API, Move, feature_path, moves_for
+from .floating import floating_targets
+from .moves import FEATURES_API, Move, MovePaths, feature_path, moves_for
 from .polling import PacedPolling
+from .write_order import Run, reason
 
 if TYPE_CHECKING:
     from .azure_network import AzureNetwork
@@ -22,7 +25,6 @@ if TYPE_CHECKING:
 _log = logging.getLogger("nva_failover.network")
 # Answers that say the move is not for this subscription (the feature, the permission, the API): remembered a while.
 REFUSED = {400, 403, 404, 405}
-Run = Callable[[Change, bool], None]  # write one change (quietly: not reported as a change of its own)
 
 
 def feature_state(net: AzureNetwork, subscription: str) -> str:
@@ -36,6 +38,19 @@ def feature_state(net: AzureNetwork, subscription: str) -> str:
             code = ""
         raise RuntimeError(f"{response.status_code} {code}".strip())
     return str((response.json().get("properties") or {}).get("state") or "NotRegistered")
+
+
+def floating_path(paths: MovePaths, cluster: Cluster, nics: dict[str, Body]) -> str | None:
+    """The way a failover would move the floating IPs, and why (readiness says it), when they can be planned."""
+    if not cluster.floating_ips:
+        return None
+    try:
+        shared = sorted({f.interface for f in cluster.floating_ips for p in cluster.public_ips for nva in cluster.nvas
+                         if nva.nic_id(p.interface).lower() == nva.nic_id(f.interface).lower()})
+        return paths.survey(floating_targets(cluster, cluster.nvas[-1].name, nics), shared)
+    except Exception as err:  # the boundary of the path's survey: readiness says why, the rest is read
+        return f"floating IPs: the path a failover would take cannot be told ({reason(err)})"
+
 
 def movable(net: AzureNetwork, want: Desired, changes: Sequence[Change]) -> list[Move]:
     """The moves the path allows: for each virtual network, when its subscription has the feature and the permission.
@@ -54,6 +69,7 @@ def movable(net: AzureNetwork, want: Desired, changes: Sequence[Change]) -> list
         return []
     return out
 
+
 def move(net: AzureNetwork, vnet: str, items: Sequence[Move], deadline: float) -> None:
     interval, polls = net.tuning.poll_interval, net.pacer.polls
     sub, group, name = vnet.split("/")[2], vnet.split("/")[4], vnet.split("/")[-1]
@@ -63,6 +79,7 @@ def move(net: AzureNetwork, vnet: str, items: Sequence[Move], deadline: float) -
         for m in items])
     polling = PacedPolling(interval, lambda: deadline, f"move IP configurations in {vnet}", polls, "nic")
     net.client(sub).virtual_networks.begin_move_ip_configurations(group, name, body, polling=polling).result()
+
 
 def settled(net: AzureNetwork, resource: str, deadline: float) -> dict[str, Any]:
     interval = net.tuning.poll_interval
@@ -75,6 +92,7 @@ def settled(net: AzureNetwork, resource: str, deadline: float) -> dict[str, Any]
     if body is None:
         raise TransientError(f"{resource} could not be read after the move")
     return body
+
 
 def move_then_settle(net: AzureNetwork, items: Sequence[Move], pair: Sequence[Change], want: Desired, fence: Callable[[str], None],
                       report: Callable[[Change], None], run: Run) -> list[tuple[Change, bool]]:
