@@ -1,4 +1,4 @@
-"""`make chaos`: racing actors, skewed and slow actors, crash at every step, injected faults, hostile input, flap damping,
+"""`make chaos`: racing actors, skewed and slow actors, crash at every step, a stuck change, injected faults, hostile input, flap damping,
 appliance role flips;
 figures to chaos/results.json."""
 
@@ -23,6 +23,7 @@ from .lab import ROOT, lab
 from .race import run_race
 from .roles import run_role_flips
 from .skew import run_skew
+from .stuck import run_stuck
 
 SIZES = {
     "full": {"race_rounds": 20, "skew_rounds": 20, "crash_runs": 3, "http_examples": 1500, "config_examples": 3000,
@@ -58,6 +59,14 @@ def run(size: str) -> dict[str, Any]:
               f"{crash.completed_by_first_scheduled_run}/{crash.runs}, longest crash to converged "
               f"{crash.longest_crash_to_converged_seconds:.2f} s, longest public IP on no NVA after a crash "
               f"{crash.longest_public_ip_detached_after_crash_seconds:.2f} s", flush=True)
+        t = time.monotonic()
+        stuck = run_stuck(the_lab)
+        results["stuck"] = {**asdict(stuck), "seconds": round(time.monotonic() - t, 1)}
+        print(f"stuck change: a repair failing {stuck.repairs_failed_before_the_death} times, then the active dies: traffic on "
+              f"the healthy standby in {stuck.active_death_to_traffic_on_standby_seconds} s; a locked table, then the standby "
+              f"dies: traffic on the healthy NVA in {stuck.standby_death_to_traffic_on_healthy_seconds} s; paused "
+              f"{stuck.runs_while_paused} runs: {stuck.writes_while_paused} writes; forced failover while paused "
+              f"{stuck.forced_failover_seconds} s", flush=True)
         t = time.monotonic()
         faults = run_faults(the_lab)
         results["faults"] = {**asdict(faults), "seconds": round(time.monotonic() - t, 1)}
@@ -125,6 +134,11 @@ def table(results: dict[str, Any]) -> str:
          f"finished by the first scheduled run {c['completed_by_first_scheduled_run']}/{c['runs']}, longest crash to converged "
          f"{c['longest_crash_to_converged_seconds']:.2f} s, longest public IP on no NVA after a crash "
          f"{c['longest_public_ip_detached_after_crash_seconds']:.2f} s"),
+        *([("stuck change", "a repair that cannot finish, the active dies, a locked table, the standby dies, pause, force",
+            f"death to traffic on the healthy NVA {results['stuck']['active_death_to_traffic_on_standby_seconds']} s (active), "
+            f"{results['stuck']['standby_death_to_traffic_on_healthy_seconds']} s (standby, the locked table skipped); writes "
+            f"while paused {results['stuck']['writes_while_paused']} in {results['stuck']['runs_while_paused']} runs; forced "
+            f"failover {results['stuck']['forced_failover_seconds']} s")] if "stuck" in results else []),
         ("injected faults", f"{f['tried']} faults", f"converged {f['converged']}/{f['tried']}, unhandled exceptions "
                                                      f"{len(f['unhandled'])}, Azure writes without a lock {f['writes_without_lock']}"),
         ("hostile input", f"{h['http']['cases']} HTTP requests, {h['config']['cases']} configurations",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -18,6 +19,8 @@ from shared.schedule import Schedule
 from shared.settings import DEFAULT_SCHEDULE
 
 from .lab import ROOT, Lab, Watcher, executor_pump
+from .race import RaceFigures, check
+from .recording import RecordingStore
 
 # Each point: how to stop the actor there. Requests are hung at the emulator (the actor waits on an answer, as it would
 # on a slow Azure) or, for the last point, at the state table once the verifying reads are done. `before` are faults set
@@ -46,6 +49,7 @@ class CrashFigures:
     longest_public_ip_detached_seconds: float = 0.0
     longest_public_ip_detached_after_crash_seconds: float = 0.0
     longest_crash_to_converged_seconds: float = 0.0
+    writes_toward_unhealthy: int = 0  # Azure writes under a decision toward an NVA whose last probe failed (race.check)
     detail: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
 
@@ -62,7 +66,9 @@ def crash_once(lab: Lab, point: str) -> dict[str, Any]:
     lab.fresh()
     assert lab.arm is not None and lab.hub is not None
     arm = lab.arm
+    work = Path(tempfile.mkdtemp(prefix="crash-"))
     settle = lab.engine("settler")
+    settle.store = RecordingStore(settle.store, work / "h.jsonl", "settler")  # every actor's state writes, for the checker
     settle.probe_cycle()
     settle.probe_cycle()
     spec = dict(POINTS[point])
@@ -70,9 +76,9 @@ def crash_once(lab: Lab, point: str) -> dict[str, Any]:
         arm.control.fault(**fault)
     if not spec.get("state"):
         arm.control.fault("hang", times=1, **spec)
-    work = Path(tempfile.mkdtemp(prefix="crash-"))
     env = {**os.environ, **lab.env, "PYTHONPATH": str(ROOT)}
     successor = lab.engine("successor", queue=True)  # an instance of the app: its timer queues, its executor runs
+    successor.store = RecordingStore(successor.store, work / "h.jsonl", "successor")
     host = executor_pump(successor, lab.env)
     arm.control.clear_requests()
     with Watcher(arm, lab.hub.public_ip) as watcher:
@@ -108,7 +114,11 @@ def crash_once(lab: Lab, point: str) -> dict[str, Any]:
             converged = lab.converged(successor, "fw-b")
             firing = SCHEDULE.next_after(max(firing, datetime.now(UTC)))
         done = time.monotonic() - killed
-    return {"reached": reached, "runs": runs, "completedByFirstScheduledRun": converged and runs == 1,
+    records = [json.loads(line) for line in (work / "h.jsonl").read_text().splitlines() if line.strip()]
+    writes = [r for r in arm.control.requests() if r["method"] == "PUT" and r["status"] in (200, 201)]
+    checked = check(records, writes, RaceFigures())
+    return {"decisionsTowardUnhealthy": checked.decisions_toward_unhealthy, "writesTowardUnhealthy": checked.writes_toward_unhealthy,
+            "reached": reached, "runs": runs, "completedByFirstScheduledRun": converged and runs == 1,
             "firstScheduledRunAfterCrashSeconds": round(first_run_after, 2), "crashToConvergedSeconds": round(done, 2),
             "longestPublicIpDetachedSeconds": round(watcher.longest_detached, 2),
             "publicIpDetachedAfterCrashSeconds": round(watcher.detached_after(killed), 2), "maxNicsHoldingPublicIp": watcher.max_holders}
@@ -124,6 +134,7 @@ def run_crashes(lab: Lab, runs: int = 3, points: list[str] | None = None) -> Cra
             figures.detail[point].append(result)
             figures.runs += 1
             figures.completed_by_first_scheduled_run += result["completedByFirstScheduledRun"]
+            figures.writes_toward_unhealthy += result["writesTowardUnhealthy"] + result["decisionsTowardUnhealthy"]
             figures.longest_public_ip_detached_seconds = max(figures.longest_public_ip_detached_seconds,
                                                              result["longestPublicIpDetachedSeconds"])
             figures.longest_public_ip_detached_after_crash_seconds = max(

@@ -32,6 +32,8 @@ class RaceFigures:
     writes_outside_a_lock: int = 0
     unanswered_writes_that_landed: int = 0  # state writes whose answer was lost (timed out) that the chain shows landed
     max_writers_per_transition: int = 0  # distinct actors writing Azure within one lock (one failover or repair)
+    decisions_toward_unhealthy: int = 0  # a change taken (locked, resumed, claimed) toward an NVA whose last probe failed
+    writes_toward_unhealthy: int = 0  # Azure writes made under such a decision
     transitions_with_several_writers: int = 0
     transitions_with_overlapping_writers: int = 0  # two actors writing Azure at once (one after the other is a handover)
     converged: bool = False
@@ -95,11 +97,39 @@ def check(history: list[dict[str, Any]], writes: list[dict[str, Any]], figures: 
         span = writers[inside[0]].setdefault(str(w.get("principal")), [w["at"], w["at"]])
         span[0], span[1] = min(span[0], w["at"]), max(span[1], w["at"])
     figures.duplicate_writes = sum(n - 1 for n in per_window.values() if n > 1)
+    toward_unhealthy(chain, writes, windows, figures)
     figures.max_writers_per_transition = max((len(v) for v in writers.values()), default=0)
     figures.transitions_with_several_writers = sum(len(v) > 1 for v in writers.values())
     figures.transitions_with_overlapping_writers = sum(_overlapping(list(v.values())) for v in writers.values())
     figures.problems += [f"{name}: written by {sorted(v)}" for name, v in writers.items() if len(v) > 1]
     return figures
+
+
+def toward_unhealthy(chain: list[dict[str, Any]], writes: list[dict[str, Any]], windows: list[tuple[float, float, str]],
+                     figures: Any) -> None:
+    """Contract §6 "Never worse": every record that takes a change (opens its lock, resumes or claims it: a new owner) must
+    see its target healthy now, its verdict healthy and its latest probe answered, unless forced; and every Azure write
+    of a lock is made under such a decision."""
+    taken: list[tuple[float, str, bool]] = []  # (when, the lock's window name, its target healthy now)
+    before: dict[str, Any] | None = None
+    for rec in chain:
+        journal = rec.get("journal")
+        owner = journal["owner"] if journal else None
+        if journal and owner != "RELEASED" and (before is None or (before["kind"], before["epoch"], before["owner"])
+                                                 != (journal["kind"], journal["epoch"], owner)):
+            h = (rec.get("health") or {}).get(journal["to"]) or {}
+            ok = bool(journal.get("force")) or (h.get("healthy") is True and h.get("failures", 0) == 0)
+            taken.append((rec["t"], f"{journal['kind']}#{journal['epoch']}", ok))
+            if not ok:
+                figures.decisions_toward_unhealthy += 1
+                figures.problems.append(f"{journal['kind']} #{journal['epoch']} taken by {rec['actor']} toward "
+                                        f"{journal['to']} whose last probe failed: {h}")
+        before = journal
+    for w in writes:
+        inside = [name for start, end, name in windows if start - 0.05 <= w["at"] <= end + 0.05]
+        decisions = [ok for t, name, ok in taken if inside and name == inside[0] and t <= w["at"] + 0.05]
+        if decisions and not decisions[-1]:
+            figures.writes_toward_unhealthy += 1
 
 
 def _overlapping(spans: list[list[float]]) -> bool:

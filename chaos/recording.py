@@ -28,7 +28,10 @@ class RecordingStore:
         line = {"t": time.time(), "actor": self.actor, "old": old, "new": None if uncertain else new.etag, "epoch": new.epoch,
                 "phase": new.phase, **({"uncertain": True} if uncertain else {}),
                 "active": new.active, "journal": None if j is None else {"kind": j.kind, "epoch": j.epoch, "to": j.to_nva,
-                                                                         "owner": j.lease_owner}}
+                                                                         "owner": j.lease_owner, "force": j.force},
+                # what the writer knew of each NVA: its verdict and whether its latest probe failed (the race checker's
+                # "nothing moves toward an NVA whose last probes failed")
+                "health": {n: {"healthy": h.healthy, "failures": h.consecutive_failures} for n, h in new.health.items()}}
         with self._lock, self.path.open("a") as f:
             f.write(json.dumps(line) + "\n")
 

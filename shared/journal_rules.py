@@ -35,7 +35,8 @@ PLACE_RETRY_SECONDS = 30.0  # a placement Azure could not answer is read again a
 
 def place_due(state: ClusterState, cluster: Cluster, now: datetime) -> bool:
     """Placing is due at once on first sight and for a renamed active; after a read Azure could not answer, again a
-    little later, so that an unreadable subscription is not read every run."""
+    little later, so that an unreadable subscription is not read every run (meanwhile a failover away from a failed NVA
+    still happens; only drift repair and failback wait for the placement)."""
     if not needs_placing(state, cluster):
         return False
     if not state.unplaced or state.last_reconcile_at is None:

@@ -111,9 +111,8 @@ def decide(
     if first_sight and not new.unplaced:  # readiness at once, and nothing written on first sight
         return Plan(replace(new, last_reconcile_at=now), "assess", tuple(events), f"first sight: {new.active} is active")
     plan = _afresh(new, events, cluster, observations, now, actor, lease)
-    if new.unplaced and plan.action != "none":  # alarms still raised; nothing moves while Azure cannot say where it is
-        return Plan(new, "none", plan.events,
-                    f"unplaced (Azure could not be read), so not: {plan.reason}")
+    if new.unplaced and plan.action == "reconcile":  # the appliances' lead reconciles on its own
+        return Plan(new, "none", plan.events, f"unplaced (Azure could not be read), so not: {plan.reason}")
     return plan
 
 
@@ -147,7 +146,8 @@ def _afresh(new: ClusterState, events: list[Event], cluster: Cluster, observatio
     preferred = cluster.preferred_nva
     pref = new.nva_health(preferred)
     if (
-        policy.failback == "preferred" and not new.paused and new.active != preferred and pref.healthy is True
+        policy.failback == "preferred" and not new.paused and not new.unplaced and new.active != preferred
+        and pref.healthy is True
         and pref.healthy_since is not None
         and now - pref.healthy_since >= timedelta(seconds=policy.failback_after_seconds)
         and (new.last_failover_at is None or now - new.last_failover_at >= timedelta(seconds=policy.hold_down_seconds))
@@ -155,8 +155,10 @@ def _afresh(new: ClusterState, events: list[Event], cluster: Cluster, observatio
         reason = f"failback to preferred {preferred}"
         return Plan(start(new, "failover", preferred, "auto", reason, now, actor, lease), "failover", tuple(events), reason)
 
+    # Unplaced (Azure could not say where the cluster is): no drift repair and no failback toward the stand-in active; a
+    # failover away from a failed NVA still goes to a healthy one (it plans from what Azure holds, whatever the stand-in).
     due = new.last_reconcile_at is None or now - new.last_reconcile_at >= timedelta(seconds=policy.reconcile_every_seconds)
-    if due and not new.paused:
+    if due and not new.paused and not new.unplaced:
         return Plan(replace(new, last_reconcile_at=now), "reconcile", tuple(events), "reconcile due")
     return Plan(new, "none", tuple(events), "steady")
 

@@ -15,6 +15,7 @@ from chaos.lab import Lab, lab
 from chaos.race import run_race
 from chaos.roles import run_role_flips
 from chaos.skew import run_skew
+from chaos.stuck import run_stuck
 from shared.config import parse_config
 from tests.functions.host import pump
 from tests.functions.registered import functions
@@ -32,6 +33,8 @@ def test_racing_actors_never_fail_over_twice(chaos_lab: Lab) -> None:
     assert (figures.double_failovers, figures.lost_updates, figures.epoch_regressions) == (0, 0, 0)
     assert figures.max_nics_holding_public_ip <= 1
     assert (figures.duplicate_writes, figures.writes_outside_a_lock) == (0, 0), figures.problems
+    # Contract §6 "Never worse": no change taken, and no write made, toward an NVA whose last probe failed.
+    assert (figures.decisions_toward_unhealthy, figures.writes_toward_unhealthy) == (0, 0), figures.problems
     assert figures.converged and not figures.problems, figures.problems
 
 
@@ -44,7 +47,20 @@ def test_a_skewed_clock_and_a_slow_state_store_never_make_two_writers(chaos_lab:
         assert run.transitions > 5, (offset, "the actors must actually have raced")
         assert run.max_writers_per_transition <= 1 and run.transitions_with_overlapping_writers == 0, (offset, run.problems)
         assert (run.double_failovers, run.lost_updates, run.duplicate_writes, run.writes_outside_a_lock) == (0, 0, 0, 0), offset
+        assert (run.decisions_toward_unhealthy, run.writes_toward_unhealthy) == (0, 0), (offset, run.problems)
         assert run.converged and not run.problems, (offset, run.problems)
+
+
+def test_a_stuck_change_gives_way_to_health_pause_and_force(chaos_lab: Lab) -> None:
+    """Contract §6 "Never stuck": a repair that cannot finish, the active dies, a locked table, the standby dies, pause, force."""
+    figures = run_stuck(chaos_lab, paused_runs=3)
+    assert figures.repairs_failed_before_the_death >= 1, "the repair really was stuck"
+    assert figures.active_death_to_traffic_on_standby_seconds is not None, figures
+    assert figures.standby_death_to_traffic_on_healthy_seconds is not None, figures
+    assert "ScopeLocked" in figures.skipped_on_the_second_failover[0], figures
+    assert (figures.runs_while_paused, figures.writes_while_paused) == (3, 0)
+    assert figures.forced_failover_seconds is not None and figures.converged, figures.problems
+    assert any("not healthy now" in r for r in figures.abandoned), figures.abandoned
 
 
 @pytest.mark.parametrize("point", ["after the detach", "after 1 route table write", "after the attach was sent, its answer lost"])
@@ -56,6 +72,7 @@ def test_a_killed_failover_is_finished_by_the_first_scheduled_run(chaos_lab: Lab
     assert result["reached"], f"the actor never reached {point!r}"
     assert result["completedByFirstScheduledRun"], result
     assert result["maxNicsHoldingPublicIp"] <= 1
+    assert (result["decisionsTowardUnhealthy"], result["writesTowardUnhealthy"]) == (0, 0), result
     # Killed 0.3 s before the schedule fired, with its lease renewed an instant earlier: the run that fired found the
     # lease live, waited it out (2.5 s) within itself and finished (figures: `make chaos`, not asserted as timings).
     assert result["runs"] == 1, result

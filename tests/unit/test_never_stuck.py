@@ -192,3 +192,18 @@ def test_review_names_why() -> None:
     assert "not healthy now" in (review(in_flight({"fw-b": DOWN}, journal()), c, NOW) or "")
     assert "paused" in (review(in_flight({"fw-b": UP}, journal(), paused=True), c, NOW) or "")
     assert "kept failing" in (review(in_flight({"fw-b": UP}, journal(failures=1, age=300)), c, NOW) or "")
+
+
+def test_while_azure_cannot_say_where_the_cluster_is_only_a_failover_to_a_healthy_nva_moves() -> None:
+    c = cluster(failback="preferred", failbackAfterSeconds=0, holdDownSeconds=0)
+    stand_in = replace(initial_state(c), health={"fw-a": DOWN, "fw-b": UP})
+    plan = decide({"fw-a": BAD, "fw-b": OK}, stand_in, c, NOW, "me", LEASE, placed=unread("403"))
+    assert plan.state.unplaced and plan.state.last_reconcile_at == NOW  # placing is tried again a little later, not every run
+    assert (plan.action, plan.target) == ("failover", "fw-b"), "a failover away from a failed NVA still happens"
+    soon = NOW + timedelta(seconds=5)
+    healthy = replace(plan.state, phase="steady", journal=None, active="fw-b", health={"fw-a": UP, "fw-b": UP},
+                      last_reconcile_at=NOW)
+    later = decide({"fw-a": OK, "fw-b": OK}, healthy, c, soon, "me", LEASE)
+    assert later.action == "none", "no failback toward the stand-in's preferred while unplaced"
+    placed_now = decide({"fw-a": OK, "fw-b": OK}, replace(healthy, unplaced=False), c, soon, "me", LEASE)
+    assert (placed_now.action, placed_now.target) == ("failover", "fw-a"), "the same state placed fails back"

@@ -10,14 +10,15 @@ from shared.executor import UNCLAIMED, dispatched
 from shared.policy import initial_state, start
 from tests.fakes import down
 from tests.integration.rig import EventLog
-from tests.unit.test_orchestration import CLUSTER, FAILOVER, NAME, Fakes, fail_active, fakes  # noqa: F401 (the fixture)
+from tests.unit.orchestration import CLUSTER, FAILOVER, NAME, Fakes, fail_active
 
 
 def test_a_repair_toward_an_nva_that_dies_is_abandoned_and_traffic_goes_to_the_standby(fakes: Fakes, events: EventLog) -> None:
     timer = fakes.engine("timer")
     stuck = start(fakes.state(), "repair", "fw-a", "auto", "drift repair", fakes.clock.now() - timedelta(seconds=30), "gone",
                   timedelta(seconds=1))
-    fakes.store.save(replace(stuck, journal=replace(stuck.journal, lease_owner="RELEASED", failures=4)))  # type: ignore[arg-type]
+    assert stuck.journal is not None
+    fakes.store.save(replace(stuck, journal=replace(stuck.journal, lease_owner="RELEASED", failures=4)))
     fakes.prober.then({"fw-a": down()}, {"fw-a": down()})
     outcome = timer.probe_cycle()  # fw-a's latest probe failed: no target for anything that moves traffic, failed or not
     assert [(e["to"], e["kind"]) for e in events.named("FailoverAbandoned")] == [("fw-a", "repair")], outcome
