@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 from emulation.harness import NvaProcess
 from shared.config import Cluster
 from shared.engine import Tuning
+from shared.observations import ProbeResult
 from shared.policy import decide, initial_state
-from shared.probes import NetworkProber, ProbeResult
+from shared.probes import NetworkProber
 
 
 @dataclass

@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from .config import Cluster
-from .probes import ProbeResult
+from .decision import Event
+from .observations import ProbeResult
 from .state import ClusterState, NvaHealth, iso
-
-if TYPE_CHECKING:
-    from .policy import Event
 
 SPLIT = "split_brain"
 
@@ -52,7 +50,6 @@ def lead(state: ClusterState, cluster: Cluster, results: Mapping[str, ProbeResul
     several claims: no move and one SplitBrain per episode; none: no move. A split episode ends only when every NVA that
     is up answers its role (an unanswered role probe never ends it: the silent one may still claim), and a claim older
     than the last manual failover is not followed (the operator's move stands until the appliances elect anew)."""
-    from .policy import Event  # policy calls this module; its Event is defined by the time a run decides
     names, active = cluster.names(), state.active
     if state.nva_health(active).healthy is False and not any(state.nva_health(n).healthy is True for n in names if n != active):
         if state.alarm == "no_healthy":

@@ -13,7 +13,8 @@ from .desired import AzureView, Change, addresses_unread, plan_changes
 from .errors import EngineError, NotAllWritable, StateConflict, WriteNotPermitted
 from .events import emit
 from .needs import needs_of
-from .permissions import Need, PermissionCache, Verdict, group_of
+from .permission_rules import Need, Verdict, group_of
+from .permissions import PermissionCache
 from .readiness import (
     Check,
     Readiness,

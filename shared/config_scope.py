@@ -5,12 +5,10 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any, Protocol
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
-
-if TYPE_CHECKING:
-    from .config import Cluster
 
 _SEG = r"[^/]+"
 PIP_ID = re.compile(rf"^/subscriptions/{_SEG}/resourceGroups/{_SEG}/providers/Microsoft\.Network/publicIPAddresses/{_SEG}$", re.I)
@@ -88,7 +86,20 @@ class RouteFilter(_Model):
     exclude_routes: tuple[Annotated[str, AfterValidator(_route_id)], ...] = Field(default=(), alias="excludeRoutes")
 
 
-def floating_checks(cluster: Cluster, at: str, legs: set[str]) -> list[str]:
+class ClusterShape(Protocol):
+    """What floating_checks reads of a cluster (shared.config.Cluster), named here so that this module imports none of it."""
+
+    @property
+    def nvas(self) -> Sequence[Any]: ...
+
+    @property
+    def public_ips(self) -> Sequence[Any]: ...
+
+    @property
+    def floating_ips(self) -> Sequence[FloatingIp]: ...
+
+
+def floating_checks(cluster: ClusterShape, at: str, legs: set[str]) -> list[str]:
     """floatingIps: known legs, unique names and addresses, never a leg's own IP configuration, public IPs named once."""
     problems: list[str] = []
     names: dict[str, int] = {}

@@ -26,9 +26,9 @@ from .floating import carried_configs
 from .history import WriteClock
 from .journal_rules import healthy_now, needs_placing, place
 from .lease import LeaseKeeper, LeaseWatch, lease_problems, outlast, store_timeout
+from .observations import Prober, ProbeResult
 from .placement import Placement, placement_of, unread
 from .policy import Event, ManualRequest, Plan, decide, decide_manual, initial_state, start
-from .probes import Prober, ProbeResult
 from .state import ClusterState, FailoverRecord, StateStore, Timeline
 from .views import failover_json, status_json
 

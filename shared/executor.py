@@ -5,18 +5,52 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from .config import Cluster
-from .dispatch import TOKEN_PREFIX, Dispatch
+from .dispatch import TOKEN_PREFIX, Dispatch, Dispatcher
 from .errors import EngineError, RequestError, StateConflict
 from .events import emit
 from .journal_rules import review
-from .state import ClusterState
+from .state import ClusterState, StateStore
 
-if TYPE_CHECKING:
-    from .engine import Engine
+
+class Timings(Protocol):
+    @property
+    def flag_write_attempts(self) -> int: ...
+
+    @property
+    def manual_wait_seconds(self) -> float: ...
+
+    @property
+    def lease_seconds(self) -> float: ...
+
+
+class Engine(Protocol):
+    """What the executor needs of shared.engine.Engine (named here, so the two modules do not import each other)."""
+
+    store: StateStore
+    clock: Callable[[], datetime]
+    dispatcher: Dispatcher | None
+    actor: str
+    _lease: timedelta
+
+    @property
+    def tuning(self) -> Timings: ...
+
+    def cluster(self, name: str) -> Cluster: ...
+
+    def _load(self, cluster: Cluster, create: bool = True) -> ClusterState: ...
+
+    def _outlast(self, cluster: Cluster, state: ClusterState) -> ClusterState | None: ...
+
+    def _reconcile(self, cluster: Cluster, state: ClusterState, healthy: list[str] | None = None,
+                   repair: bool = True) -> tuple[ClusterState, str]: ...
+
+    def _execute(self, cluster: Cluster, state: ClusterState, resumed: bool) -> tuple[ClusterState, list[dict[str, Any]]]: ...
 
 _log = logging.getLogger("nva_failover.executor")
 HISTORY_GRACE_SECONDS = 5.0  # the history row is written just after the state that completes a failover

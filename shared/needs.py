@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .desired import Change
-from .permissions import Need, group_of
+from .permission_rules import Need, group_of
 
 NIC_WRITE = "Microsoft.Network/networkInterfaces/write"
 ROUTE_TABLE_WRITE = "Microsoft.Network/routeTables/write"

@@ -12,8 +12,8 @@ from .config import Cluster, Policy
 from .decision import Action, Event, Plan
 from .errors import RequestError
 from .journal_rules import abandon, healthy_now, known_health, place, place_due, review, supersede
+from .observations import ProbeResult
 from .placement import Placement
-from .probes import ProbeResult
 from .state import ClusterState, Journal, NvaHealth, Trigger
 
 __all__ = ["Action", "Event", "ManualRequest", "Plan", "decide", "decide_manual", "healthiest_standby", "initial_state",

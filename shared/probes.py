@@ -5,42 +5,17 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import partial
-from typing import Literal, Protocol
 
 import requests
 import urllib3
 
 from .config import Nva, Probe, Role
 from .headers import Secrets
+from .observations import ProbeResult
 from .probe_pools import BoundedResolver, ClusterPools, Lookup, getaddrinfo_lookup
 
 BODY_LIMIT = 65536  # bytes of an answer a body check reads
-
-
-@dataclass(frozen=True)
-class RoleAnswer:
-    """An appliance's answer to "are you the active member of your HA cluster?" (shared.roles asks), and what it was."""
-
-    role: Literal["active", "standby", "unknown"]  # unknown: no answer
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class ProbeResult:
-    """One probe's outcome: good or not, why not, and how long it took."""
-
-    ok: bool
-    error: str | None = None
-    latency_ms: float = 0.0
-    role: RoleAnswer | None = None  # the appliance's own answer, when it has a role probe (shared.roles)
-
-
-class Prober(Protocol):
-    def probe_all(self, nvas: Sequence[Nva], timeout: float, cluster: str = "") -> dict[str, ProbeResult]:
-        """Probe every NVA at once; every NVA gets a result within about `timeout` seconds. `cluster` names whose probes
-        these are: each cluster's probes run apart from every other cluster's."""
 
 
 def _url(probe: Probe | Role, address: str) -> str:

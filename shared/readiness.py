@@ -11,7 +11,7 @@ from typing import Any
 from .config import Cluster
 from .desired import NOT_FOUND, AzureView, foreign_held, plan_changes
 from .errors import EngineError
-from .permissions import Need, Verdict
+from .permission_rules import Need, Verdict
 
 CHECKS = ("state", "resources", "placement", "standby", "permissions", "roles")  # roles: only when NVAs have a role probe
 

@@ -15,8 +15,9 @@ import requests
 
 from .config import Nva, Role
 from .headers import Secrets
+from .observations import Prober, ProbeResult, RoleAnswer
 from .probe_pools import ClusterPools
-from .probes import Prober, ProbeResult, RoleAnswer, _reason, http_get
+from .probes import _reason, http_get
 
 _MISSING = object()
 

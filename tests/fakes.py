@@ -17,7 +17,7 @@ from shared.config import Cluster, Nva
 from shared.desired import NOT_FOUND, AzureView, Change, Desired
 from shared.dispatch import Dispatch
 from shared.errors import EngineError, StateConflict
-from shared.probes import ProbeResult
+from shared.observations import ProbeResult
 from shared.state import ClusterState, FailoverRecord, Timeline, record_json, timeline_json
 from tests.unit.seeded import seeded_view
 

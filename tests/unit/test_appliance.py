@@ -9,8 +9,8 @@ import pytest
 
 from emulation.topology import NvaSpec, hub
 from shared.config import parse_config
+from shared.observations import ProbeResult, RoleAnswer
 from shared.policy import ManualRequest, decide, decide_manual
-from shared.probes import ProbeResult, RoleAnswer
 from shared.state import ClusterState, FailoverRecord, NvaHealth
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)

@@ -6,7 +6,8 @@ import time
 
 from shared.desired import Change
 from shared.needs import needs_of
-from shared.permissions import Grant, Listed, Need, PermissionCache, allows, matches
+from shared.permission_rules import Grant, Listed, Need, allows, matches
+from shared.permissions import PermissionCache
 
 RG = "/subscriptions/s1/resourceGroups/hub-rg"
 NIC = f"{RG}/providers/Microsoft.Network/networkInterfaces/fw-a-untrust"

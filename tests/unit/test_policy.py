@@ -10,8 +10,8 @@ import pytest
 from emulation.topology import NvaSpec, hub
 from shared.config import parse_config
 from shared.errors import RequestError
+from shared.observations import ProbeResult
 from shared.policy import ManualRequest, decide, decide_manual, initial_state, observe
-from shared.probes import ProbeResult
 from shared.state import ClusterState, Journal, NvaHealth
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
