@@ -29,6 +29,10 @@ def markdown(results: dict[str, Any]) -> str:
         lines.append(f"| actuation, floating IP (remove, then add; no route table) | {f['medianSeconds']:.2f} s, "
                      f"{f['writesPerFailover']} writes | physical limit {f['physicalLimitSeconds']:.2f} s (2 NIC writes) "
                      f"| {f['ratio']:.2f} | <= 1.15 |")
+        for name, v in (f.get("vipOnly") or {}).items():  # bench/floating.py: the public IP on the VIP only, both ways
+            lines.append(f"| actuation, floating IP with the public IP on the VIP only, {name} | {v['medianSeconds']:.2f} s, "
+                         f"{v['writesPerFailover']} writes, {v['movesPerFailover']} moves | physical limit "
+                         f"{v['physicalLimitSeconds']:.2f} s ({v['limit']}) | {v['ratio']:.2f} | <= 1.15 |")
     if results.get("roleFlip"):
         r = results["roleFlip"]
         lines.append(f"| appliance-led: role flip to FailoverStarted (both NVAs alive) | {r['medianToStartedSeconds']:.2f} s, "

@@ -53,6 +53,15 @@ class EmulatorControl:
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")
 
+    def feature(self, subscription: str, feature: str = "Microsoft.Network/AllowMoveIpConfigurations",
+                state: str = "Registered") -> None:
+        """A subscription feature's state, as the Features API answers it (emulation/arm/features.py)."""
+        self._call("PUT", "features", {"subscription": subscription, "feature": feature, "state": state})
+
+    def moves(self, leaves: list[str] | None = None) -> dict[str, Any]:
+        """What an IP configuration move leaves behind (emulation/arm/moves.py), e.g. ["publicIPAddress"]; its count."""
+        return dict(self._call("PUT", "moves", {"leaves": leaves or []}))
+
     def release(self) -> int:
         return int(self._call("POST", "release")["released"])
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .topology import LOCATION, Hub, rid, sub_id
@@ -115,6 +116,19 @@ def floating_estate(probes: dict[str, dict[str, Any]], cluster: str = "hub-fw") 
     return Estate(resources, config, [SUB], {k: {leg: v[leg] for leg in ("untrust", "trust")} for k, v in nics.items()},
                   pip, [spoke1, spoke2, vip_table], [], [], floating_pip=web_pip, ipv6_pip=pip6, asg=asg,
                   vip_table=vip_table, excluded_route=excluded)
+
+
+def vip_only(estate: Estate) -> Estate:
+    """The floating estate with the cluster's public IP on the floating configuration only: the leg public IPs are not
+    the cluster's (no `publicIps`), so a failover moves the VIP and what it carries, and nothing else on those NICs."""
+    resources = copy.deepcopy(estate.resources)
+    for body in resources:
+        for ipc in (body.get("properties") or {}).get("ipConfigurations") or []:
+            if ipc["name"] != "vip-web":
+                ipc["properties"].pop("publicIPAddress", None)
+    config = copy.deepcopy(estate.config)
+    del config["clusters"][0]["publicIps"]
+    return replace(estate, resources=resources, config=config)
 
 
 def add_vip_and_ipv6(hub: Hub, vip: str = "10.0.1.10") -> dict[str, str]:

@@ -64,6 +64,9 @@ param discoverySubscriptions array = []
 @description('Whether the NVAs\' NICs sit in load balancer backend pools or application security groups (appliances behind an HA-ports load balancer): the failover role then also holds those join actions, which every NIC write needs. Leave true unless you know they do not.')
 param nicsJoinLoadBalancersOrAsgs bool = true
 
+@description('Subscriptions of the NVAs\' virtual networks where the feature Microsoft.Network/AllowMoveIpConfigurations is registered: the identity may read that feature there, and floating IPs then move in one operation (README "Floating IPs").')
+param moveFeatureSubscriptions array = []
+
 @description('E-mail addresses the action group notifies.')
 param alertEmails array = []
 
@@ -111,6 +114,7 @@ var alertEvents = [
 var heartbeatWindow = 'PT5M'
 var networkScopes = [for g in networkResourceGroups: '/subscriptions/${g.subscriptionId}/resourceGroups/${g.resourceGroup}']
 var discoveryScopes = [for s in discoverySubscriptions: '/subscriptions/${s}']
+var featureScopes = [for s in moveFeatureSubscriptions: '/subscriptions/${s}']
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
   name: '${appName}-id'
@@ -423,6 +427,24 @@ module failoverRole 'modules/nva-role.bicep' = {
     joinLoadBalancersAndAsgs: nicsJoinLoadBalancersOrAsgs
   }
 }
+
+module featureReaderRole 'modules/feature-reader-role.bicep' = {
+  name: '${appName}-feature-role'
+  scope: subscription()
+  params: {
+    roleName: 'NVA failover feature reader (${appName})'
+    assignableScopes: concat(networkScopes, featureScopes)
+  }
+}
+
+module featureAssignments 'modules/role-assignment-sub.bicep' = [for (s, i) in moveFeatureSubscriptions: {
+  name: '${appName}-rbac-feature-${i}'
+  scope: subscription(s)
+  params: {
+    principalId: identity.properties.principalId
+    roleDefinitionId: featureReaderRole.outputs.roleDefinitionId
+  }
+}]
 
 module networkAssignments 'modules/role-assignment-rg.bicep' = [for (g, i) in networkResourceGroups: {
   name: '${appName}-rbac-rg-${i}'

@@ -19,18 +19,22 @@ from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network.models import NetworkInterface, RouteTable
 from requests.adapters import HTTPAdapter
 
+from . import network_moves
 from .config import Cluster
 from .desired import NOT_FOUND, AzureView, Change, Desired, addresses_unread, desired, holder_nic_ids
-from .errors import PermanentError, StateConflict, TransientError
+from .errors import PermanentError, TransientError
+from .moves import MovePaths
 from .pacer import Pacer, kind_of, subscription_of
+from .permissions import PermissionCache
 from .polling import PacedPolling
 from .polling import Retry as _Retry
+from .write_order import Run, Skip, apply_in_order
+from .write_order import reason as _reason
 
 T = TypeVar("T")
 _log = logging.getLogger("nva_failover.network")
 
 Fence = Callable[[str], None]  # called before each write and after it completes; raises StateConflict to stop
-Skip = Callable[[Change, str], None]  # a route table write given up, and why
 
 
 @dataclass(frozen=True)
@@ -92,10 +96,6 @@ def translate(err: Exception, what: str) -> Exception:
 REFUSALS = {"ScopeLocked", "RequestDisallowedByPolicy"}  # 409 for a lock; 403 for a policy's deny effect
 
 
-def _reason(err: BaseException) -> str:
-    return (str(err) or type(err).__name__).splitlines()[0][:300]
-
-
 def _parts(resource_id: str) -> tuple[str, str, str]:
     p = resource_id.split("/")
     return p[2], p[4], p[8]
@@ -105,8 +105,11 @@ class AzureNetwork:
     """The one Azure implementation of NetworkActions."""
 
     def __init__(self, credential: TokenCredential, endpoint: str, tuning: NetworkTuning | None = None,
-                 pacer: Pacer | None = None, denied: Callable[[], None] | None = None) -> None:
+                 pacer: Pacer | None = None, denied: Callable[[], None] | None = None,
+                 permissions: PermissionCache | None = None) -> None:
         self._credential = credential
+        # Which way floating IPs move (shared.moves): the feature's registration is read once per subscription a while.
+        self.paths = MovePaths(lambda sub: network_moves.feature_state(self, sub), permissions.evaluate if permissions else None)
         self._denied = denied  # told of every write Azure refuses with 403 (AuthorizationFailed, LinkedAuthorizationFailed)
         self.pacer = pacer or Pacer()
         self._held = threading.local()  # .write: seconds this thread's write waited for budget (extends its deadline)
@@ -294,7 +297,7 @@ class AzureNetwork:
         if candidates and all(n.lower() in nics for n in nic_ids):
             owner = desired(cluster, cluster.nvas[0].name, AzureView(nics, pips, tables))
             tables.update({k: t for k, t in candidates.items() if owner.owns_routes(t)})
-        return AzureView(nics, pips, tables, unread), missing
+        return AzureView(nics, pips, tables, unread, network_moves.floating_path(self.paths, cluster, nics)), missing
 
     # ----------------------------------------------------------------- writes
     def _put(self, change: Change, deadline: Callable[[], float]) -> None:
@@ -349,32 +352,11 @@ class AzureNetwork:
 
     def apply(self, changes: Sequence[Change], want: Desired, fence: Fence, on_done: Callable[[Change], None],
               skip: Skip | None = None) -> list[Change]:
-        done: list[Change] = []
+        # Floating IPs that one operation can move (shared.moves): both NICs of each are left to it, then put right.
+        moves = network_moves.movable(self, want, changes)
 
-        def run(change: Change) -> None:
-            try:
-                result = self._write(change, want, fence)
-            except StateConflict:
-                raise
-            except Exception as err:  # the boundary of one route table write, when the failover may go on without it
-                if skip is None or change.kind != "routeTable":
-                    raise
-                skip(change, _reason(err))
-                return
-            if result is not None:
-                done.append(result)
-                on_done(result)
+        def mover(pair: Sequence[Change], report: Callable[[Change], None], run: Run) -> list[tuple[Change, bool]]:
+            return network_moves.move_then_settle(self, moves, pair, want, fence, report, run)
 
-        first = [self._nic_pool.submit(run, c) for c in changes if c.phase == 0 and c.kind == "nic"]
-        tables = [self._table_pool.submit(run, c) for c in changes if c.kind == "routeTable"]
-        errors: list[BaseException] = []
-        for future in first:
-            if (e := future.exception()) is not None:
-                errors.append(e)
-        second = [] if errors else [self._nic_pool.submit(run, c) for c in changes if c.phase == 1 and c.kind == "nic"]
-        for future in second + tables:
-            if (e := future.exception()) is not None:
-                errors.append(e)
-        if errors:
-            raise errors[0]
-        return done
+        return apply_in_order(changes, lambda c: self._write(c, want, fence), self._nic_pool, self._table_pool, on_done, skip,
+                              frozenset(n.lower() for m in moves for n in m.nics), mover)

@@ -24,6 +24,7 @@ class AzureView:
     public_ips: Mapping[str, Body] = field(default_factory=dict)
     route_tables: Mapping[str, Body] = field(default_factory=dict)
     unread: Mapping[str, str] = field(default_factory=dict)  # id (a resource, or a subscription's listing) -> why not read
+    floating_path: str | None = None  # how a failover would move the floating IPs, and why (shared.moves)
 
 
 @dataclass(frozen=True)

@@ -252,9 +252,11 @@ class Engine:
             try:
                 view = view or self.network.read(cluster)
                 skipped.update(view.unread)
-                carried = carried_configs(cluster, view.nics)
-                want = desired(cluster, journal.to_nva, view, {**journal.carried, **carried})
-                changes = plan_changes(cluster, journal.to_nva, view, {**journal.carried, **carried})
+                # What the journal recorded first stands: the configurations as they were when the change began (a
+                # move may since have left their public IP, ASGs and pools behind).
+                carried = {**carried_configs(cluster, view.nics), **journal.carried}
+                want = desired(cluster, journal.to_nva, view, carried)
+                changes = plan_changes(cluster, journal.to_nva, view, carried)
                 step = "gate"
                 changes = self.assessor.admit(journal, changes, partial, skipped)  # before anything says "started"
                 self._announce_start(cluster, keeper, carried, resumed)
@@ -304,7 +306,7 @@ class Engine:
         public IP, ASGs and pools), then FailoverStarted, or FailoverResumed when it was announced before."""
         journal = keeper.state.journal
         assert journal is not None
-        carried = {**journal.carried, **found}
+        carried = {**found, **journal.carried}  # what the journal recorded first stands
         if carried != dict(journal.carried) or (journal.kind == "failover" and not journal.announced):
             keeper.commit(lambda s: replace(s, journal=replace(s.journal, carried=carried, announced=True)) if s.journal else s)
         if journal.kind == "failover":

@@ -14,6 +14,9 @@ from .ownership import address
 Body = dict[str, Any]
 _NOT_CARRIED = {"provisioningState", "primary", "etag", "id", "type"}
 _PLACED = {"privateIPAddress", "privateIPAllocationMethod", "subnet", "publicIPAddress"}  # what in_place checks
+# References a configuration carries (its ASGs and pools): a move that did not carry one is followed by a write that does.
+CARRIED_REFS = ("applicationSecurityGroups", "loadBalancerBackendAddressPools", "loadBalancerInboundNatRules",
+                "applicationGatewayBackendAddressPools", "gatewayLoadBalancer")
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,8 @@ class FloatingTarget:
     nic: str
     body: Body
     sources: frozenset[str] = frozenset()  # the NICs (lower-cased ids) of this leg on every NVA: where it may be removed
+    held: str | None = None  # the IP configuration id (as Azure spells it) holding it now, when one NIC of `sources` does
+    held_subnet: str | None = None  # that configuration's subnet id
 
     def holds(self, ipc: Mapping[str, Any]) -> bool:
         return str(ipc.get("name", "")).lower() == self.name.lower()
@@ -38,7 +43,17 @@ class FloatingTarget:
         subnet = ((props.get("subnet") or {}).get("id") or "").lower()
         return (address(props.get("privateIPAddress")) == address(self.private_ip)
                 and (self.public_ip is None or pip == self.public_ip.lower())
-                and subnet == ((want.get("subnet") or {}).get("id") or "").lower())
+                and subnet == ((want.get("subnet") or {}).get("id") or "").lower()
+                and all(_ref_ids(props.get(k)) == _ref_ids(want[k]) for k in CARRIED_REFS if want.get(k)))
+
+    @property
+    def subnet(self) -> str:
+        return str(((self.body["properties"].get("subnet") or {}).get("id")) or "")
+
+
+def _ref_ids(value: Any) -> set[str]:
+    items = value if isinstance(value, list) else [value]
+    return {str(i["id"]).lower() for i in items if isinstance(i, dict) and i.get("id")}
 
 
 def _configs(nic: Mapping[str, Any]) -> list[Body]:
@@ -76,8 +91,13 @@ def floating_targets(cluster: Cluster, active: str, nics: Mapping[str, Body],
                     if str(c.get("id", "")).lower() == target.interfaces[fip.interface].lower()), None)
         if leg is None:
             raise PermanentError(f"{active}.{fip.interface}: IP configuration {target.interfaces[fip.interface]} was not found")
-        source = found.get(fip.name.lower()) or (journaled or {}).get(fip.name.lower()) or {"properties": {}}
+        held = found.get(fip.name.lower())
+        recorded = (journaled or {}).get(fip.name.lower()) or {}
+        source = held or recorded or {"properties": {}}
         props = {k: copy.deepcopy(v) for k, v in (source.get("properties") or {}).items() if k not in _NOT_CARRIED}
+        for key in CARRIED_REFS:  # what the journal recorded before the change began and a move since left behind
+            if not props.get(key) and (recorded.get("properties") or {}).get(key):
+                props[key] = copy.deepcopy(recorded["properties"][key])
         ip = address(fip.private_ip)
         props.update(privateIPAddress=fip.private_ip, privateIPAllocationMethod="Static",
                      privateIPAddressVersion="IPv6" if ip is not None and ip.version == 6 else "IPv4", primary=False)
@@ -86,9 +106,12 @@ def floating_targets(cluster: Cluster, active: str, nics: Mapping[str, Body],
             props["subnet"] = copy.deepcopy(subnet)
         if fip.public_ip is not None:
             props["publicIPAddress"] = {"id": fip.public_ip}
+        held_props = (held or {}).get("properties") or {}
         out.append(FloatingTarget(fip.name, fip.private_ip, fip.public_ip, nic_id.lower(),
                                   {"name": fip.name, "properties": props},
-                                  frozenset(n.nic_id(fip.interface).lower() for n in cluster.nvas)))
+                                  frozenset(n.nic_id(fip.interface).lower() for n in cluster.nvas),
+                                  str(held["id"]) if held and held.get("id") else None,
+                                  str((held_props.get("subnet") or {}).get("id") or "") or None))
     return tuple(out)
 
 
@@ -112,10 +135,10 @@ def move_floating(nic: Body, targets: tuple[FloatingTarget, ...]) -> tuple[dict[
         if mine and t.in_place(mine[0]):
             continue
         current = (mine[0].get("properties") or {}).get("privateIPAddress") if mine else None
-        if mine:  # present but wrong (drift): keep what it carries, put its address, subnet and public IP right
+        if mine:  # present but wrong (drift, or a move that left something behind): put address, subnet, public IP, ASGs, pools right
             fixed = copy.deepcopy(mine[0])
             fixed.setdefault("properties", {}).update(
-                {k: copy.deepcopy(v) for k, v in t.body["properties"].items() if k in _PLACED})
+                {k: copy.deepcopy(v) for k, v in t.body["properties"].items() if k in _PLACED or k in CARRIED_REFS})
             configs = [fixed if t.holds(c) else c for c in configs]
         else:
             configs.append(copy.deepcopy(t.body))

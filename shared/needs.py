@@ -12,6 +12,10 @@ NIC_WRITE = "Microsoft.Network/networkInterfaces/write"
 ROUTE_TABLE_WRITE = "Microsoft.Network/routeTables/write"
 OPERATION_READ = "Microsoft.Network/locations/operations/read"
 NSG_JOIN = "Microsoft.Network/networkSecurityGroups/join/action"
+# The atomic floating IP move (shared.moves), on the virtual network: without it, the two NIC writes are made instead.
+MOVE_IP_CONFIGURATIONS = "Microsoft.Network/virtualNetworks/moveIpConfigurations/action"
+# Reading whether the subscription has the feature that allows the move (at the subscription's scope).
+FEATURE_READ = "Microsoft.Features/providers/features/read"
 # IP configuration property -> the join action Azure checks on each resource it references (LinkedAuthorizationFailed).
 IPCONFIG_JOINS: dict[str, str] = {
     "subnet": "Microsoft.Network/virtualNetworks/subnets/join/action",
@@ -53,3 +57,8 @@ def needs_of(changes: Iterable[Change]) -> list[Need]:
             needs.add(Need(ROUTE_TABLE_WRITE, change.resource))
         needs.add(Need(OPERATION_READ, group_of(change.resource)))
     return sorted(needs)
+
+
+def move_needs(vnets: Iterable[str]) -> list[Need]:
+    """What the one-operation move of floating IPs needs besides the NIC writes' own needs: the action on each network."""
+    return sorted({Need(MOVE_IP_CONFIGURATIONS, v) for v in vnets if v})

@@ -103,7 +103,8 @@ def resources_check(cluster: Cluster, view: AzureView, missing: Sequence[str]) -
             ". Restore them (or the identity's access to them), or correct the configuration (NVA_HA_CONFIG) to name what "
             "exists. A failover away from a failed NVA goes on without them; a move away from a healthy one does not")
     return Check("resources", True, f"all {sum(len(n.interfaces) for n in cluster.nvas)} IP configurations, "
-                                    f"{len(cluster.public_ips)} public IPs and {len(view.route_tables)} route tables exist")
+                                    f"{len(cluster.public_ips)} public IPs and {len(view.route_tables)} route tables exist"
+                                    + (f"; {view.floating_path}" if view.floating_path else ""))
 
 
 def placement_check(cluster: Cluster, active: str, view: AzureView, usable: bool) -> Check:

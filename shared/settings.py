@@ -113,7 +113,7 @@ def build_engine(env: Mapping[str, str], app_root: Path, network_tuning: Network
     permissions = PermissionCache(AzurePermissionReader(arm_credential, settings.arm_endpoint), ttl=2 * reconcile)
     network = AzureNetwork(arm_credential, settings.arm_endpoint, replace(pacing, poll_interval=settings.poll_interval),
                            pacer=shared_pacer(f"{settings.arm_endpoint}|{settings.client_id or 'system-assigned'}"),
-                           denied=permissions.refresh)
+                           denied=permissions.refresh, permissions=permissions)
     tuning = Tuning(lease_seconds=settings.lease_seconds, renew_every_seconds=settings.lease_seconds / 5,
                     manual_wait_seconds=settings.manual_wait_seconds)
     dispatcher = QueueDispatcher(queue_client_from_settings(env, settings.queue, storage_credential)) if queue else None

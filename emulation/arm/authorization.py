@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from . import moves
 from .errors import ArmError
 from .estate import ArmEstate
 from .messages import Request
@@ -29,6 +30,8 @@ def authorize(rbac: Rbac, estate: ArmEstate, req: Request, params: dict[str, str
     verb = {"GET": "read", "DELETE": "delete"}.get(req.method, "write")
     if kind == "permissions":
         action, scope = "Microsoft.Authorization/permissions/read", params["scope"]
+    elif kind in moves.OPERATION_IDS:
+        action, scope = moves.authorization(params)
     elif kind in {"op-status", "op-result"}:
         # Tracking needs the permission at the resource group of the operated resource (or above):
         # the status URL is not under the resource, so a resource-level grant is not enough.

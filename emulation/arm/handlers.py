@@ -6,6 +6,7 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
+from . import features, moves
 from .errors import ArmError, bad_request
 from .estate import ArmEstate
 from .ids import ResourceId
@@ -23,10 +24,11 @@ ALLOWED = {
 class Handlers:
     """Answers a routed, authenticated, authorized request from the estate."""
 
-    def __init__(self, estate: ArmEstate, rbac: Rbac, links: OperationLinks) -> None:
+    def __init__(self, estate: ArmEstate, rbac: Rbac, links: OperationLinks, moving: moves.Moves | None = None) -> None:
         self.estate = estate
         self.rbac = rbac
         self.links = links
+        self.moves = moving or moves.Moves()
 
     def dispatch(self, req: Request, params: dict[str, str], principal: str) -> Response:
         kind = params["kind"]
@@ -37,6 +39,8 @@ class Handlers:
                 raise ArmError(405, "MethodNotAllowed", f"The requested resource does not support http method '{method}'.")
             self._read(None)
             return Response(200, {"value": self.rbac.permissions(principal, params["scope"])})
+        if kind in moves.OPERATION_IDS:
+            return self._move(req, params, principal)
         if method not in ALLOWED[kind]:
             raise ArmError(405, "MethodNotAllowed", f"The requested resource does not support http method '{method}'.")
         if kind == "item":
@@ -51,6 +55,14 @@ class Handlers:
         if kind in {"route", "routes"}:
             return self._route(req, params)
         return self._poll(req, params)
+
+    def _move(self, req: Request, params: dict[str, str], principal: str) -> Response:
+        """The subscription feature's read (features.py), or the IP configuration move it gates (moves.py)."""
+        if params["kind"] == "feature":
+            self._read(None)
+            return Response(200, features.read(self.moves.features, params, req.method))
+        op = moves.post(self.estate, self.moves, req, params, lambda nic: self.rbac.allowed(principal, moves.NIC_WRITE, nic))
+        return self._accepted(req, 202, None, op)
 
     def _route(self, req: Request, params: dict[str, str]) -> Response:
         rt = ResourceId(params["sub"], params["rg"], "routeTables", params["name"])

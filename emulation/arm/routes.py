@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from . import moves
 from .ids import TYPES
 
 TYPE_OP = {"networkInterfaces": "NetworkInterfaces", "publicIPAddresses": "PublicIPAddresses", "routeTables": "RouteTables"}
@@ -21,6 +22,7 @@ ROUTES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(f"^{_SUB}{_NET}/{_TYPE}$", re.I), "sub-list"),
     (re.compile(f"^{_SUB}{_NET}/locations/(?P<loc>[^/]+)/operations/(?P<op>[^/]+)$", re.I), "op-status"),
     (re.compile(f"^{_SUB}{_NET}/locations/(?P<loc>[^/]+)/operationResults/(?P<op>[^/]+)$", re.I), "op-result"),
+    *moves.ROUTES,  # the IP configuration move and the feature read it is gated by
 ]
 
 
@@ -51,6 +53,8 @@ def operation_id(kind: str, method: str, params: dict[str, str]) -> str:
         return f"Routes_{verb}"
     if kind == "routes":
         return "Routes_List"
+    if kind in moves.OPERATION_IDS:
+        return moves.OPERATION_IDS[kind]
     if kind == "permissions":
         return "Permissions_ListForResource" if "/providers/" in params["scope"] else "Permissions_ListForResourceGroup"
     return "AsyncOperations_Get" if kind == "op-status" else "OperationResults_Get"

@@ -274,6 +274,8 @@ class EmulatorServer:
             return Response(200, {"locks": sorted(estate.locks)})
         if (method, what) == ("POST", "tokens"):
             return Response(200, {"token": svc.tokens.issue(str(body["principal"]))})
+        if (method, what) in {("PUT", "features"), ("PUT", "moves")}:  # emulation/arm/features.py, moves.py
+            return Response(200, (svc.moves.features if what == "features" else svc.moves).configure(body))
         if (method, what) == ("GET", "operations"):
             return Response(200, {"inProgress": estate.busy_count(), "hung": svc.faults.hung})
         return Response(404, {"error": {"code": "NoSuchControl", "message": f"{method} /_emulator/{what}"}})

@@ -15,6 +15,7 @@ from .estate import ArmEstate
 from .faults import Faults
 from .handlers import Handlers
 from .messages import LoggedRequest, Request, Response
+from .moves import Moves
 from .oplinks import OperationLinks
 from .rbac import Assignment, Rbac
 from .throttle import ProviderWindows, Throttle
@@ -32,7 +33,8 @@ class ArmService:
         self.faults = Faults()
         self.tokens = Tokens()
         self.links = OperationLinks()
-        self.handlers = Handlers(self.estate, self.rbac, self.links)
+        self.moves = Moves()  # the IP configuration move's switch and the subscriptions' features
+        self.handlers = Handlers(self.estate, self.rbac, self.links, self.moves)
         self.log: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
 

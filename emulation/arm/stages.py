@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import uuid
 
+from . import moves
 from .errors import ArmError, bad_request
 from .estate import ArmEstate
 from .faults import Fault, Faults
@@ -24,7 +25,9 @@ def check_api_version(req: Request, kind: str) -> None:
     if kind == "permissions" and version not in PERMISSIONS_API_VERSIONS:
         raise bad_request("InvalidApiVersionParameter", f"The api-version '{version}' is invalid. The supported versions are "
                           f"'{', '.join(sorted(PERMISSIONS_API_VERSIONS))}'.")
-    if version not in API_VERSIONS and kind not in {"op-status", "op-result", "permissions"}:
+    if kind in moves.OPERATION_IDS:
+        moves.check_version(kind, version, API_VERSIONS)
+    elif version not in API_VERSIONS and kind not in {"op-status", "op-result", "permissions"}:
         raise bad_request(
             "NoRegisteredProviderFound",
             f"No registered resource provider found for API version '{version}'. "

@@ -15,6 +15,9 @@ param joinLoadBalancersAndAsgs bool = true
 @description('Add the join a NIC write needs when its IP configurations are chained to a gateway load balancer (its frontend).')
 param joinGatewayLoadBalancer bool = false
 
+@description('Add the action that moves floating IP configurations between two NICs of a virtual network in one operation (used where the subscription feature Microsoft.Network/AllowMoveIpConfigurations is Registered; without it, two NIC writes).')
+param moveIpConfigurations bool = true
+
 var baseActions = [
   'Microsoft.Network/networkInterfaces/read'
   'Microsoft.Network/networkInterfaces/write'
@@ -37,7 +40,11 @@ var gatewayLoadBalancerJoins = [
   'Microsoft.Network/loadBalancers/frontendIPConfigurations/join/action'
 ]
 
-var actions = concat(baseActions, joinLoadBalancersAndAsgs ? loadBalancerAndAsgJoins : [], joinGatewayLoadBalancer ? gatewayLoadBalancerJoins : [])
+var ipConfigurationMoves = [
+  'Microsoft.Network/virtualNetworks/moveIpConfigurations/action'
+]
+
+var actions = concat(baseActions, joinLoadBalancersAndAsgs ? loadBalancerAndAsgJoins : [], joinGatewayLoadBalancer ? gatewayLoadBalancerJoins : [], moveIpConfigurations ? ipConfigurationMoves : [])
 
 resource role 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: guid(subscription().id, roleName)
