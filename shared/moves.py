@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from .desired import Change
 from .floating import FloatingTarget
 from .needs import move_needs
-from .permissions import Need, Verdict
+from .permission_rules import Need, Verdict
 
 _log = logging.getLogger("nva_failover.moves")
 FEATURE = "Microsoft.Network/AllowMoveIpConfigurations"

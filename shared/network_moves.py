@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
 
 from azure.core.exceptions import HttpResponseError
 from azure.core.rest import HttpRequest
@@ -16,11 +17,25 @@ from .desired import Body, Change, Desired
 from .errors import StateConflict, TransientError
 from .floating import floating_targets
 from .moves import FEATURES_API, Move, MovePaths, feature_path, moves_for
+from .pacer import Pacer
 from .polling import PacedPolling
 from .write_order import Run, reason
 
-if TYPE_CHECKING:
-    from .azure_network import AzureNetwork
+
+class AzureNetwork(Protocol):
+    """What these functions use of shared.azure_network.AzureNetwork (named here, so the two modules do not import each other)."""
+
+    _endpoint: str
+    _pool: ThreadPoolExecutor
+    pacer: Pacer
+    paths: MovePaths
+
+    @property
+    def tuning(self) -> Any: ...  # NetworkTuning: poll_interval, write_deadline
+
+    def client(self, subscription: str) -> Any: ...  # NetworkManagementClient
+
+    def _get(self, resource_id: str, deadline: float) -> dict[str, Any] | None: ...
 
 _log = logging.getLogger("nva_failover.network")
 # Answers that say the move is not for this subscription (the feature, the permission, the API): remembered a while.
