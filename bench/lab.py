@@ -19,8 +19,8 @@ from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, ht
 from emulation.profiles import Profile
 from emulation.queuepump import QueuePump
 from emulation.topology import Hub, NvaSpec, hub
-from shared.dispatch import Dispatch
 from shared.engine import Engine
+from shared.messages import Dispatch
 from shared.schedule import Schedule
 from shared.settings import build_engine
 

@@ -18,8 +18,8 @@ from emulation.queuepump import QueuePump
 from emulation.tcpproxy import TcpProxy
 from emulation.topology import Hub, two_firewalls
 from shared.azure_network import NetworkTuning
-from shared.dispatch import Dispatch
 from shared.engine import Engine
+from shared.messages import Dispatch
 from shared.settings import build_engine
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,7 +14,7 @@ from .errors import EngineError, NotAllWritable, StateConflict, WriteNotPermitte
 from .events import emit
 from .needs import needs_of
 from .permission_rules import Need, Verdict, group_of
-from .permissions import PermissionCache
+from .ports import Permissions
 from .readiness import (
     Check,
     Readiness,
@@ -39,7 +39,7 @@ class Surveyor(Protocol):
 class Assessor:
     """Readiness and the permissions gate. Without a permission cache, permissions are reported as not checked."""
 
-    def __init__(self, network: Surveyor, permissions: PermissionCache | None) -> None:
+    def __init__(self, network: Surveyor, permissions: Permissions | None) -> None:
         self.network = network
         self.permissions = permissions
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import requests
 from azure.core.credentials import TokenCredential
@@ -49,19 +49,6 @@ class NetworkTuning:
     max_retry_after: float = 30.0
     connect_timeout: float = 10.0
     read_timeout: float = 30.0  # a hung request is abandoned (and re-read, re-planned) well inside the write deadline
-
-
-class NetworkActions(Protocol):
-    def read(self, cluster: Cluster) -> AzureView:
-        """Every NIC of the cluster's NVAs, its public IPs and their holders, and the managed route tables."""
-
-    def survey(self, cluster: Cluster) -> tuple[AzureView, list[str]]:
-        """As read(), without raising for configured resources Azure does not have: it lists them instead."""
-
-    def apply(self, changes: Sequence[Change], desired: Desired, fence: Fence, on_done: Callable[[Change], None],
-              skip: Skip | None = None) -> list[Change]:
-        """Make the writes: detaches and route tables in parallel, then attaches; one write at a time per resource.
-        With `skip`, a route table write that fails is handed to it (with the reason) instead of failing the rest."""
 
 
 def translate(err: Exception, what: str) -> Exception:

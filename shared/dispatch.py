@@ -2,72 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
-from typing import Any, Literal, Protocol
+from typing import Any
 
 from azure.core.credentials import TokenCredential
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import QueueClient, TextBase64EncodePolicy
 
-from . import bounded_json
 from .errors import PermanentError, TransientError
+from .messages import Dispatch
 
-DEFAULT_QUEUE = "nva-ha-changes"
-MAX_MESSAGE = 64 * 1024  # what an Azure Storage queue message can hold
-TOKEN_PREFIX = "queued:"  # a journal's lease owner while its change waits on the queue for an executor
 # A hung or unreachable queue must not stall the timer (contract §6 "Never stuck"): connecting gives up within half a
 # second, unretried, and the run carries the change out itself; after a failure the queue rests for BREAK_SECONDS.
 CLIENT_OPTIONS: dict[str, Any] = {"connection_timeout": 0.5, "read_timeout": 2, "retry_total": 0}
 BREAK_SECONDS = 30.0
-Kind = Literal["failover", "repair", "reconcile"]
-
-
-@dataclass(frozen=True)
-class Dispatch:
-    """One change for the executor: the cluster, the journal it carries out (kind, epoch) and the token that locked it."""
-
-    cluster: str
-    kind: Kind
-    epoch: int
-    token: str
-    resumed: bool = False
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), separators=(",", ":"))
-
-    @classmethod
-    def parse(cls, raw: bytes | str) -> Dispatch:
-        """A message as the queue delivers it; ValueError naming what is wrong."""
-        try:
-            data = bounded_json.loads(raw, max_bytes=MAX_MESSAGE)
-        except ValueError as err:
-            raise ValueError(f"not JSON: {err}") from None
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
-        types = {"cluster": str, "kind": str, "epoch": int, "token": str, "resumed": bool}
-        for name, kind in types.items():
-            if name not in data and name != "resumed":
-                raise ValueError(f"{name}: missing")
-            if name in data and not isinstance(data[name], kind):
-                raise ValueError(f"{name}: must be {'a string' if kind is str else 'an integer' if kind is int else 'true or false'}")
-        if data["kind"] not in ("failover", "repair", "reconcile"):
-            raise ValueError(f"kind: {data['kind']!r} is not failover, repair or reconcile")
-        unknown = set(data) - set(types)
-        if unknown:
-            raise ValueError(f"unknown fields: {', '.join(sorted(unknown))}")
-        return cls(**data)
-
-
-class Dispatcher(Protocol):
-    """Where the timer and the HTTP API send changes they have locked."""
-
-    def dispatch(self, message: Dispatch) -> None:
-        """Enqueue the message; TransientError / PermanentError when it could not be."""
-
 
 class QueueDispatcher:
     """Sends to one Azure Storage queue (base64 text, what the Functions queue trigger reads), creating it on first use."""
@@ -125,9 +75,3 @@ def queue_client_from_settings(env: Mapping[str, str], queue: str,
             "AzureWebJobsStorage: set a connection string, or AzureWebJobsStorage__queueServiceUri / __accountName")
     client_id = env.get("AzureWebJobsStorage__clientId") if env.get("AzureWebJobsStorage__credential") == "managedidentity" else None
     return QueueClient(uri, queue, credential=credential_factory(client_id), message_encode_policy=policy, **CLIENT_OPTIONS)
-
-
-def valid_queue_name(name: str) -> bool:
-    """Azure's rule: 3-63 of lower-case letters, digits and single hyphens, starting and ending with a letter or digit."""
-    return (3 <= len(name) <= 63 and name[0] != "-" and name[-1] != "-" and "--" not in name
-            and all(c in "abcdefghijklmnopqrstuvwxyz0123456789-" for c in name))

@@ -15,20 +15,20 @@ from typing import Any
 
 from . import executor
 from .assess import Assessor, abandon, partial_allowed, placement_ok, with_check
-from .azure_network import NetworkActions
 from .completion import announce
 from .config import Cluster, Config
 from .desired import AzureView, Change, addresses_unread, desired, plan_changes
-from .dispatch import Dispatch, Dispatcher
 from .errors import ConfigError, EngineError, PermanentError, RequestError, StateConflict, StateUnavailable, WriteNotPermitted
 from .events import emit
 from .floating import carried_configs
 from .history import WriteClock
 from .journal_rules import healthy_now, needs_placing, place
 from .lease import LeaseKeeper, LeaseWatch, lease_problems, outlast, store_timeout
+from .messages import Dispatch, Dispatcher
 from .observations import Prober, ProbeResult
 from .placement import Placement, placement_of, unread
 from .policy import Event, ManualRequest, Plan, decide, decide_manual, initial_state, start
+from .ports import NetworkActions
 from .state import ClusterState, FailoverRecord, StateStore, Timeline
 from .views import failover_json, status_json
 

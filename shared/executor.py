@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from .config import Cluster
-from .dispatch import TOKEN_PREFIX, Dispatch, Dispatcher
 from .errors import EngineError, RequestError, StateConflict
 from .events import emit
 from .journal_rules import review
+from .messages import TOKEN_PREFIX, Dispatch, Dispatcher
 from .state import ClusterState, StateStore
 
 

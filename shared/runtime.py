@@ -8,10 +8,10 @@ import threading
 from pathlib import Path
 
 from .connection import connection_settings
-from .dispatch import Dispatch
 from .engine import Engine
 from .errors import ConfigError
 from .events import emit
+from .messages import Dispatch
 from .settings import build_engine
 
 SETTINGS = (

@@ -13,10 +13,11 @@ from .assess import Assessor
 from .azure_network import AzureNetwork, NetworkTuning
 from .config import Config, load_config
 from .connection import resolve_state_connection
-from .dispatch import DEFAULT_QUEUE, QueueDispatcher, queue_client_from_settings, valid_queue_name
+from .dispatch import QueueDispatcher, queue_client_from_settings
 from .engine import Engine, Tuning
 from .errors import ConfigError
 from .headers import Secrets
+from .messages import DEFAULT_QUEUE, valid_queue_name
 from .pacer import shared_pacer
 from .permissions import AzurePermissionReader, PermissionCache
 from .probes import NetworkProber

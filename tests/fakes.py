@@ -15,8 +15,8 @@ import pytest
 from shared import executor, lease
 from shared.config import Cluster, Nva
 from shared.desired import NOT_FOUND, AzureView, Change, Desired
-from shared.dispatch import Dispatch
 from shared.errors import EngineError, StateConflict
+from shared.messages import Dispatch
 from shared.observations import ProbeResult
 from shared.state import ClusterState, FailoverRecord, Timeline, record_json, timeline_json
 from tests.unit.seeded import seeded_view

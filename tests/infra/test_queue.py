@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-from shared.dispatch import DEFAULT_QUEUE, valid_queue_name
+from shared.messages import DEFAULT_QUEUE, valid_queue_name
 from shared.settings import read_settings
 from tests.infra.bicep import INFRA, app_settings, parsed, resource
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from emulation.queuepump import QueuePump
-from shared.dispatch import Dispatch
+from shared.messages import Dispatch
 from shared.settings import build_engine
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.dispatch import BREAK_SECONDS, CLIENT_OPTIONS, Dispatch, QueueDispatcher, queue_client_from_settings, valid_queue_name
+from shared.dispatch import BREAK_SECONDS, CLIENT_OPTIONS, QueueDispatcher, queue_client_from_settings
 from shared.errors import ConfigError, TransientError
+from shared.messages import Dispatch, valid_queue_name
 from shared.settings import read_settings
 
 ROOT = Path(__file__).resolve().parents[2]

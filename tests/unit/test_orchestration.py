@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 
 from shared.api import handle
-from shared.dispatch import Dispatch
 from shared.errors import RequestError, StateUnavailable, TransientError
 from shared.executor import accepted_json, dispatched
+from shared.messages import Dispatch
 from shared.policy import ManualRequest, start
 from tests.fakes import Write, down
 from tests.integration.rig import EventLog
