@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from emulation.profiles import Profile
-from shared.desired import plan_changes
-from shared.permissions import PermissionCache
-from shared.settings import build_engine
+from shared.adapters.permissions import PermissionCache
+from shared.domain.desired import plan_changes
+from shared.edge.settings import build_engine
 
 from .lab import ROOT, BenchLab, lab
 

@@ -134,7 +134,7 @@ def test_no_import_circle_among_the_modules_of_shared_emulation_and_bench() -> N
     graph = import_graph(PRINTED)
     assert graph["emulation.arm.service"] >= {"emulation.arm.estate", "emulation.arm.stages", "emulation.arm.handlers"}
     assert "bench.lab" in graph["bench.scenarios"]  # relative imports are followed
-    assert "shared.decision" in graph["shared.appliance"]
+    assert "shared.domain.decision" in graph["shared.domain.appliance"]
     assert circles(graph) == []
 
 

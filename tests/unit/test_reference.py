@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from shared.config import Config
+from shared.domain.config import Config
 from tests.functions.registered import functions
 from tests.infra.test_bicep import settings_the_code_reads
 
