@@ -56,6 +56,7 @@ security: $(CHECKOV_STAMP) $(PY_STAMP)
 
 lint: $(PY_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(PY_STAMP)
 	$(BIN)/mypy

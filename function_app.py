@@ -8,9 +8,9 @@ from pathlib import Path
 
 import azure.functions as func
 
-from shared.api import Operation, error, handle
-from shared.console import console_page
-from shared.runtime import Runtime
+from shared.edge.api import Operation, error, handle
+from shared.edge.console import console_page
+from shared.edge.runtime import Runtime
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 runtime = Runtime(Path(__file__).resolve().parent)

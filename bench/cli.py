@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from emulation.profiles import Profile
-from shared.schedule import Schedule
+from shared.domain.schedule import Schedule
 
 from .floating import bench_floating
 from .lab import ROOT, lab, max_polling_interval

@@ -1,5 +1,5 @@
 """The floating IP failover against its physical limit, both ways: two sequential NIC writes (remove, then add), or one
-moveIpConfigurations operation (shared.moves) where the subscription has the feature; nothing else."""
+moveIpConfigurations operation (shared.adapters.moves) where the subscription has the feature; nothing else."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 from emulation.estates import SUB, floating_estate, vip_only
 from emulation.harness import ArmEmulator, app_settings, http_probes
 from emulation.profiles import Profile
-from shared.policy import ManualRequest
+from shared.domain.policy import ManualRequest
 
 from .lab import BenchLab, lab
 

@@ -19,10 +19,10 @@ from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, ht
 from emulation.profiles import Profile
 from emulation.queuepump import QueuePump
 from emulation.topology import Hub, NvaSpec, hub
-from shared.dispatch import Dispatch
-from shared.engine import Engine
-from shared.schedule import Schedule
-from shared.settings import build_engine
+from shared.domain.messages import Dispatch
+from shared.domain.schedule import Schedule
+from shared.edge.engine import Engine
+from shared.edge.settings import build_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 NVA_IPS = {"fw-a": {"untrust": "10.0.1.4", "trust": "10.0.2.4"}, "fw-b": {"untrust": "10.0.1.5", "trust": "10.0.2.5"}}

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from emulation.profiles import Profile
-from shared.desired import plan_changes
-from shared.settings import build_engine
+from shared.adapters.permissions import PermissionCache
+from shared.domain.desired import plan_changes
+from shared.edge.settings import build_engine
 
 from .lab import ROOT, BenchLab, lab
 
@@ -38,7 +39,8 @@ def failover_reads(w: BenchLab, profile: Profile, warm: bool) -> dict[str, Any]:
         changes = plan_changes(cluster, "fw-b", engine.network.read(cluster))
         empty = build_engine(w.env, ROOT)
         empty.assessor.gate(changes)
-        cold_gate_reads = empty.assessor.permissions.reads if empty.assessor.permissions else 0
+        cache = empty.assessor.permissions
+        cold_gate_reads = cache.reads if isinstance(cache, PermissionCache) else 0
         engine = build_engine(w.env, ROOT)
     w.nvas["fw-a"].set_mode("down")
     for _ in range(6):

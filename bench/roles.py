@@ -11,7 +11,7 @@ from typing import Any
 
 from emulation.harness import role_probe
 from emulation.profiles import Profile
-from shared.schedule import Schedule
+from shared.domain.schedule import Schedule
 
 from .lab import BenchLab, lab, max_polling_interval, run_on_schedule
 

@@ -12,7 +12,7 @@ import uuid
 from typing import Any
 
 from emulation.profiles import Profile
-from shared.schedule import Schedule
+from shared.domain.schedule import Schedule
 
 from .lab import ROOT, BenchLab, run_on_schedule
 from .serial import serial_failover

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from emulation.queuepump import QueuePump, function_handler
-from shared.config import parse_config
+from shared.domain.config import parse_config
 
 from .crash import run_crashes
 from .faults import run_faults

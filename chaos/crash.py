@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from shared.schedule import Schedule
-from shared.settings import DEFAULT_SCHEDULE
+from shared.domain.schedule import Schedule
+from shared.edge.settings import DEFAULT_SCHEDULE
 
 from .lab import ROOT, Lab, Watcher, executor_pump
 from .race import RaceFigures, check

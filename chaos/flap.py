@@ -7,10 +7,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from emulation.harness import NvaProcess
-from shared.config import Cluster
-from shared.engine import Tuning
-from shared.policy import decide, initial_state
-from shared.probes import NetworkProber, ProbeResult
+from shared.adapters.probes import NetworkProber
+from shared.domain.config import Cluster
+from shared.domain.observations import ProbeResult
+from shared.domain.policy import decide, initial_state
+from shared.edge.engine import Tuning
 
 
 @dataclass

@@ -13,8 +13,8 @@ import azure.functions as func
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.bounded_json import MAX_DEPTH, depth
-from shared.config import parse_config
+from shared.domain.bounded_json import MAX_DEPTH, depth
+from shared.domain.config import parse_config
 from shared.errors import ConfigError
 
 # A field path: a name, then .name, [index] or ["quoted key"] steps, maybe " (key)"; or (document) / a setting.

@@ -17,10 +17,10 @@ from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, ht
 from emulation.queuepump import QueuePump
 from emulation.tcpproxy import TcpProxy
 from emulation.topology import Hub, two_firewalls
-from shared.azure_network import NetworkTuning
-from shared.dispatch import Dispatch
-from shared.engine import Engine
-from shared.settings import build_engine
+from shared.adapters.azure_network import NetworkTuning
+from shared.domain.messages import Dispatch
+from shared.edge.engine import Engine
+from shared.edge.settings import build_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICK = NetworkTuning(write_deadline=15, read_deadline=10, read_timeout=3, connect_timeout=2, max_retry_after=2)

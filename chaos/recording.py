@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from shared.domain.state import ClusterState, FailoverRecord, StateStore, Timeline
 from shared.errors import StateConflict, StateUnavailable
-from shared.state import ClusterState, FailoverRecord, StateStore, Timeline
 
 
 class RecordingStore:

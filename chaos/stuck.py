@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from shared.engine import Engine
-from shared.policy import ManualRequest
+from shared.domain.policy import ManualRequest
+from shared.edge.engine import Engine
 
 from .lab import Lab
 

@@ -16,7 +16,7 @@ from emulation.harness import ArmEmulator
 from emulation.profiles import Profile
 from emulation.queuepump import QueuePump, function_handler
 from emulation.topology import Hub
-from shared.schedule import Schedule
+from shared.domain.schedule import Schedule
 
 from .world import start_world
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from emulation.functions_host import serve
 from emulation.profiles import Profile
-from shared.schedule import Schedule
+from shared.domain.schedule import Schedule
 
 from .world import start_world
 

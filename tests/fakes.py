@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from shared import executor, lease
-from shared.config import Cluster, Nva
-from shared.desired import NOT_FOUND, AzureView, Change, Desired
-from shared.dispatch import Dispatch
+from shared.control import executor, lease
+from shared.domain.config import Cluster, Nva
+from shared.domain.desired import NOT_FOUND, AzureView, Change, Desired
+from shared.domain.messages import Dispatch
+from shared.domain.observations import ProbeResult
+from shared.domain.state import ClusterState, FailoverRecord, Timeline, record_json, timeline_json
 from shared.errors import EngineError, StateConflict
-from shared.probes import ProbeResult
-from shared.state import ClusterState, FailoverRecord, Timeline, record_json, timeline_json
 from tests.unit.seeded import seeded_view
 
 Body = dict[str, Any]
@@ -52,7 +52,7 @@ class ManualClock:
         return lambda: self.now() + timedelta(seconds=seconds)
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Leases (shared.lease) and the executor's waits (shared.executor) measure and sleep on this clock. They read
+        """Leases (shared.control.lease) and the executor's waits (shared.control.executor) measure and sleep on this clock. They read
         `time.monotonic` and `time.sleep` from their module's `time` when called; nothing else in the process is touched."""
         fake = SimpleNamespace(monotonic=self.monotonic, sleep=self.sleep)
         monkeypatch.setattr(lease, "time", fake)

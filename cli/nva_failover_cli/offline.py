@@ -9,9 +9,9 @@ from typing import Any
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 from azure.identity import DefaultAzureCredential
 
-from shared.azure_network import AzureNetwork, NetworkTuning
-from shared.config import Cluster, Config, parse_config
-from shared.desired import AzureView, plan_changes
+from shared.adapters.azure_network import AzureNetwork, NetworkTuning
+from shared.domain.config import Cluster, Config, parse_config
+from shared.domain.desired import AzureView, plan_changes
 from shared.errors import ConfigError, EngineError
 
 from .client import CliError, UsageError
@@ -32,7 +32,7 @@ class SignInFailed(CliError):
 
 
 def read_config(path: str) -> Config:
-    """The file, parsed by the app's own parser (shared.config.parse_config)."""
+    """The file, parsed by the app's own parser (shared.domain.config.parse_config)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:

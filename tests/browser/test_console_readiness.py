@@ -9,7 +9,7 @@ from emulation.functions_host import Host
 from tests.browser.chrome import tick, watched
 from tests.integration.rig import Rig
 
-pytest.importorskip("shared.readiness", reason="readiness (issue 11) is not merged yet")
+pytest.importorskip("shared.domain.readiness", reason="readiness (issue 11) is not merged yet")
 
 
 def test_readiness_summary_and_check_now(world: Rig, host: Host, browser: BrowserContext) -> None:

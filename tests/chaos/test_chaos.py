@@ -16,7 +16,7 @@ from chaos.race import run_race
 from chaos.roles import run_role_flips
 from chaos.skew import run_skew
 from chaos.stuck import run_stuck
-from shared.config import parse_config
+from shared.domain.config import parse_config
 from tests.functions.host import pump
 from tests.functions.registered import functions
 

@@ -10,7 +10,7 @@ import pytest
 
 from emulation.functions_host import Host
 from emulation.harness import free_port
-from shared.config import parse_config
+from shared.domain.config import parse_config
 from shared.errors import ConfigError
 from tests.cli.conftest import Cli
 from tests.integration.rig import Rig
@@ -26,7 +26,7 @@ def write(tmp_path: Path, doc: Any, name: str = "config.json") -> str:
 
 
 def app_problems(doc: Any) -> list[str]:
-    """What the app itself says of the document (shared.config.parse_config, as the runtime calls it)."""
+    """What the app itself says of the document (shared.domain.config.parse_config, as the runtime calls it)."""
     with pytest.raises(ConfigError) as raised:
         parse_config(doc if isinstance(doc, str) else json.dumps(doc))
     return raised.value.problems

@@ -47,8 +47,9 @@ def test_the_wheel_carries_the_engine_code_as_is(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
         entry_points = next(z.read(n).decode() for n in names if n.endswith("entry_points.txt"))
-        for module in ("config", "desired", "azure_network", "errors"):
-            assert z.read(f"shared/{module}.py") == (ROOT / "shared" / f"{module}.py").read_bytes()
+        for module in ("domain/config", "domain/desired", "adapters/azure_network", "errors", "edge/console.html"):
+            name = module if module.endswith(".html") else f"{module}.py"
+            assert z.read(f"shared/{name}") == (ROOT / "shared" / name).read_bytes()
     assert "nva_failover_cli/main.py" in names
     assert not any(n.startswith(("tests/", "emulation/", "cli/")) for n in names)
     assert "nva-failover = nva_failover_cli.main:main" in entry_points
@@ -58,6 +59,7 @@ def test_the_installed_command_runs_the_repositorys_engine(tmp_path: Path) -> No
     assert command().exists()
     where = run(["validate", "--help"], base_env(), tmp_path)
     assert where.code == 0 and "the app's own parser" in where.out
-    probe = subprocess.run([str(command().parent / "python"), "-c", "import shared.config, nva_failover_cli; print(shared.config.__file__)"],
+    code = "import shared.domain.config, nva_failover_cli; print(shared.domain.config.__file__)"
+    probe = subprocess.run([str(command().parent / "python"), "-c", code],
                            cwd=tmp_path, env=base_env(), capture_output=True, text=True, check=True)
-    assert Path(probe.stdout.strip()) == ROOT / "shared" / "config.py"
+    assert Path(probe.stdout.strip()) == ROOT / "shared" / "domain" / "config.py"

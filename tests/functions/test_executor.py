@@ -18,7 +18,7 @@ from azure.functions.timer import TimerRequest
 import function_app
 from emulation.clusters import resources, two_clusters
 from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
-from shared.schedule import Schedule
+from shared.domain.schedule import Schedule
 from tests.functions.host import pump
 from tests.functions.registered import functions
 from tests.integration.rig import FAST_LATENCY, FAST_POLICY, EventLog, Rig

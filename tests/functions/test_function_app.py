@@ -15,8 +15,8 @@ from azure.functions.timer import TimerRequest
 import function_app
 from emulation.harness import free_port
 from emulation.queuepump import QueuePump
-from shared.engine import Engine
-from shared.state import Journal
+from shared.domain.state import Journal
+from shared.edge.engine import Engine
 from tests.functions.host import pump
 from tests.functions.registered import functions
 from tests.integration.rig import EventLog, Rig

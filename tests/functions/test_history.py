@@ -14,8 +14,8 @@ from azure.functions.timer import TimerRequest
 
 from emulation.harness import Azurite
 from emulation.queuepump import drain_all
-from shared.state import FailoverRecord, Timeline, WriteTiming
-from shared.table_store import TableStateStore
+from shared.adapters.table_store import TableStateStore
+from shared.domain.state import FailoverRecord, Timeline, WriteTiming
 from tests.functions.host import pump
 from tests.functions.registered import functions
 from tests.integration.rig import Rig

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pathspec
 
-from shared.api import STATUS_CODES
+from shared.edge.api import STATUS_CODES
 from tests.functions.registered import functions
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -74,7 +74,8 @@ def package() -> set[str]:
 
 def test_deployment_package_holds_the_app_and_nothing_of_tests_or_emulation() -> None:
     files = package()
-    assert {"function_app.py", "host.json", "requirements.txt", "shared/__init__.py", "shared/engine.py", "shared/console.html"} <= files
+    assert {"function_app.py", "host.json", "requirements.txt", "shared/__init__.py", "shared/edge/engine.py",
+            "shared/edge/console.html"} <= files
     assert all(f in {"function_app.py", "host.json", "requirements.txt", "nva-ha.json"} or f.startswith("shared/") for f in files), \
         sorted(files)
     for f in files:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.config import parse_config
+from shared.domain.config import parse_config
 from shared.events import CONTRACT_EVENTS
 from tests.infra.bicep import INFRA, app_settings, bicep_files, iso_seconds, parsed, resource, role_actions
 
@@ -28,7 +28,7 @@ OPTIONAL = {
 
 def settings_the_code_reads() -> set[str]:
     names: set[str] = set()
-    for path in [*(ROOT / "shared").glob("*.py"), ROOT / "function_app.py"]:
+    for path in [*(ROOT / "shared").rglob("*.py"), ROOT / "function_app.py"]:
         text = path.read_text()
         names |= set(re.findall(r'"((?:NVA_HA|AzureWebJobsStorage|AZURE_CLIENT|PYTHON_APPLICATIONINSIGHTS)[A-Za-z_]*)"', text))
         names |= set(re.findall(r"%([A-Z_]+)%", text))
@@ -54,7 +54,7 @@ def test_every_setting_the_code_reads_is_set() -> None:
 
 
 def emitted_events() -> set[str]:
-    text = "\n".join(p.read_text() for p in (ROOT / "shared").glob("*.py"))
+    text = "\n".join(p.read_text() for p in (ROOT / "shared").rglob("*.py"))
     return set(re.findall(r'emit\(\s*"([A-Za-z]+)"', text)) | set(re.findall(r'Event\("([A-Za-z]+)"', text)) | {
         "FailoverStarted", "FailoverResumed"}
 

@@ -1,9 +1,9 @@
-"""The infra grants what the atomic floating IP move needs (shared.needs): the action on the virtual network in the failover
+"""The infra grants what the atomic floating IP move needs (shared.domain.needs): the action on the virtual network in the failover
 role, and the feature read in a role of its own, assigned on the subscriptions the parameter names (never a NIC write there)."""
 
 from __future__ import annotations
 
-from shared.needs import FEATURE_READ, MOVE_IP_CONFIGURATIONS
+from shared.domain.needs import FEATURE_READ, MOVE_IP_CONFIGURATIONS
 from tests.infra.bicep import parsed
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import re
 
-from shared.dispatch import DEFAULT_QUEUE, valid_queue_name
-from shared.settings import read_settings
+from shared.domain.messages import DEFAULT_QUEUE, valid_queue_name
+from shared.edge.settings import read_settings
 from tests.infra.bicep import INFRA, app_settings, parsed, resource
 
 ROOT = INFRA.parent
@@ -34,7 +34,7 @@ def test_the_identity_may_use_the_queue_keyless_on_its_own_account_only() -> Non
 def test_host_polls_the_queue_every_second_and_the_executor_is_always_ready() -> None:
     queues = json.loads((ROOT / "host.json").read_text())["extensions"]["queues"]
     assert queues["maxPollingInterval"] == "00:00:00.250"  # a queued change waits at most a quarter second for the executor
-    assert queues["messageEncoding"] == "base64"  # what shared.dispatch sends
+    assert queues["messageEncoding"] == "base64"  # what shared.adapters.dispatch sends
     assert queues["batchSize"] >= 2  # changes of several clusters run side by side
     ready = resource("app")["properties"]["functionAppConfig"]["scaleAndConcurrency"]["alwaysReady"]
     assert {"name": "function:execute", "instanceCount": 1} in ready

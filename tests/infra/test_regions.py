@@ -22,7 +22,7 @@ def test_state_connection_is_identity_based_and_points_at_the_state_account() ->
     assert settings["NvaState__credential"] == "managedidentity"
     assert json.dumps(settings["NvaState__clientId"]).count('"identity"') == 1 and "clientId" in json.dumps(settings["NvaState__clientId"])
     assert settings["NvaState__tableServiceUri"] == "stateTableEndpoint"
-    assert "NvaState" not in settings and "NvaState__accountName" not in settings  # one form only (see shared/connection.py)
+    assert "NvaState" not in settings and "NvaState__accountName" not in settings  # one form only (see shared/adapters/connection.py)
     assert "https://${stateAccountName}.table." in parsed("main.bicep")["variables"]["stateTableEndpoint"]["value"]
 
 

@@ -47,7 +47,7 @@ def _names(node: ast.expr) -> list[str]:
 def emitted() -> dict[str, set[str] | None]:
     """Event name -> the fields the code gives it (None: some are passed as a mapping the source does not spell out)."""
     out: dict[str, set[str] | None] = {}
-    for path in sorted((ROOT / "shared").glob("*.py")):
+    for path in sorted((ROOT / "shared").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.Call) or not node.args:
                 continue

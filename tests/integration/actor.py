@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from emulation.queuepump import QueuePump
-from shared.dispatch import Dispatch
-from shared.settings import build_engine
+from shared.domain.messages import Dispatch
+from shared.edge.settings import build_engine
 
 
 def main() -> None:

@@ -17,8 +17,8 @@ import requests
 
 from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, http_probes
 from emulation.topology import Hub, two_firewalls
-from shared.engine import Engine
-from shared.settings import build_engine
+from shared.edge.engine import Engine
+from shared.edge.settings import build_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST_LATENCY = {"networkInterfaces.write": 0.3, "routeTables.write": 0.2}

@@ -16,10 +16,10 @@ from azure.data.tables import TableClient
 from emulation.bad_day import mend, spoil
 from emulation.bad_day import table as bad_day_table
 from emulation.harness import Azurite, NvaProcess
-from shared.engine import Engine
+from shared.adapters.table_store import CLIENT_OPTIONS, TableStateStore
+from shared.domain.policy import ManualRequest
+from shared.edge.engine import Engine
 from shared.errors import RequestError
-from shared.policy import ManualRequest
-from shared.table_store import CLIENT_OPTIONS, TableStateStore
 from tests.conftest import _deployed
 from tests.infra.bicep import role_actions
 from tests.infra.test_role_rbac import PRINCIPAL

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from shared.probe_pools import getaddrinfo_lookup
-from shared.probes import NetworkProber
-from shared.settings import build_engine
+from shared.adapters.probe_pools import getaddrinfo_lookup
+from shared.adapters.probes import NetworkProber
+from shared.edge.settings import build_engine
 from tests.integration.rig import ROOT, EventLog, Rig
 
 HUNG_NAME = "fw-dns.zone.test"

@@ -11,8 +11,8 @@ import pytest
 from azure.storage.queue import QueueClient
 
 from emulation.harness import free_port
-from shared.dispatch import Dispatch
-from shared.runtime import Runtime
+from shared.domain.messages import Dispatch
+from shared.edge.runtime import Runtime
 from tests.integration.rig import ROOT, EventLog, Rig
 from tests.integration.test_failover import FAILOVER_WRITES, assert_on, settle, written
 

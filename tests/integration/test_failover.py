@@ -7,7 +7,7 @@ import subprocess
 import threading
 import time
 
-from shared.policy import ManualRequest
+from shared.domain.policy import ManualRequest
 from tests.integration.rig import EventLog, Rig
 
 OWNED = ("default-via-fw", "onprem-via-fw")

@@ -14,7 +14,7 @@ import pytest
 
 from emulation.estates import ILB_FRONTEND, PLB, V6_HOP_WRITTEN, VIP, Estate, floating_estate
 from emulation.harness import ArmEmulator, Azurite, NvaProcess, http_probes
-from shared.policy import ManualRequest
+from shared.domain.policy import ManualRequest
 from tests.integration.rig import FAST_LATENCY, EventLog, Rig
 
 KEPT = {"mgmt-via-fw-a": "10.0.2.4", "storage-via-fw-a": "10.0.2.4", "pinned-via-fw-a": "10.0.2.4",

@@ -1,4 +1,4 @@
-"""Atomic floating IP moves (shared.moves) against the emulator: the feature registered or not, the public IP carried or not,
+"""Atomic floating IP moves (shared.adapters.moves) against the emulator: the feature registered or not, the public IP carried or not,
 and a crash while the move runs. The VIP is never on no NIC on the move path, and ends with its public IP, ASG and pool."""
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from emulation.topology import _nic
-from shared.executor import UNCLAIMED
-from shared.policy import ManualRequest
-from shared.state import ClusterState, Journal
+from shared.control.executor import UNCLAIMED
+from shared.domain.policy import ManualRequest
+from shared.domain.state import ClusterState, Journal
 from tests.integration.rig import EventLog, Rig
 from tests.integration.test_executor import queued
 from tests.integration.test_failover import FAILOVER_WRITES, assert_on, settle, written

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from emulation.harness import free_port
-from shared.api import handle
-from shared.engine import Engine
+from shared.domain.policy import ManualRequest, start
+from shared.edge.api import handle
+from shared.edge.engine import Engine
 from shared.errors import RequestError
-from shared.policy import ManualRequest, start
 from tests.infra.bicep import role_actions
 from tests.infra.test_role_rbac import PRINCIPAL, scopes
 from tests.integration.rig import EventLog, Rig

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from emulation.topology import rid
-from shared.policy import ManualRequest
+from shared.domain.policy import ManualRequest
 from tests.integration.rig import EventLog, Rig
 from tests.integration.test_failover import assert_on
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass, replace
 import pytest
 
 from emulation.topology import two_firewalls
-from shared.config import parse_config
-from shared.desired import plan_changes
-from shared.engine import Engine, Tuning
-from shared.policy import initial_state
-from shared.state import ClusterState, NvaHealth
+from shared.domain.config import parse_config
+from shared.domain.desired import plan_changes
+from shared.domain.policy import initial_state
+from shared.domain.state import ClusterState, NvaHealth
+from shared.edge.engine import Engine, Tuning
 from tests.fakes import FakeNetwork, ManualClock, MemoryStateStore, RecordingDispatcher, ScriptedProber, Write, down
 
 HUB = two_firewalls({n: {"protocol": "tcp", "address": "127.0.0.1", "port": 22} for n in ("fw-a", "fw-b")})

@@ -6,7 +6,7 @@ import copy
 from collections.abc import Iterable
 from typing import Any
 
-from shared.desired import AzureView
+from shared.domain.desired import AzureView
 
 
 def seeded_view(resources: Iterable[dict[str, Any]], managed: Iterable[str] | None = None) -> AzureView:

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from emulation.topology import NvaSpec, hub
-from shared.config import parse_config
-from shared.policy import ManualRequest, decide, decide_manual
-from shared.probes import ProbeResult, RoleAnswer
-from shared.state import ClusterState, FailoverRecord, NvaHealth
+from shared.domain.config import parse_config
+from shared.domain.observations import ProbeResult, RoleAnswer
+from shared.domain.policy import ManualRequest, decide, decide_manual
+from shared.domain.state import ClusterState, FailoverRecord, NvaHealth
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=2.5)
@@ -158,7 +158,7 @@ def test_a_manual_failover_stands_until_the_appliances_elect_anew() -> None:
 
 
 def test_roles_survive_the_stored_state_and_old_states_still_load() -> None:
-    from shared.state import from_entity, to_entity
+    from shared.domain.state import from_entity, to_entity
 
     s = run(cluster(), state(), **{"fw-a": seen(role="standby"), "fw-b": seen(role="active")}).state
     back = from_entity(to_entity(replace(s, journal=None, phase="steady")), "e2")

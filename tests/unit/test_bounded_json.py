@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from shared.api import handle
-from shared.bounded_json import MAX_DEPTH, depth, loads
-from shared.config import parse_config
-from shared.dispatch import Dispatch
+from shared.domain.bounded_json import MAX_DEPTH, depth, loads
+from shared.domain.config import parse_config
+from shared.domain.messages import Dispatch
+from shared.edge.api import handle
+from shared.edge.runtime import Runtime
 from shared.errors import ConfigError
-from shared.runtime import Runtime
 
 DEEP = [b"[" * 5120, b'{"reason": ' + b"[" * 5000, b'{"a": ' * 3000, b"[" * 5000 + b"]" * 5000]
 

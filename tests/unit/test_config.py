@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from emulation.topology import two_firewalls
-from shared.config import load_config, parse_config
+from shared.domain.config import load_config, parse_config
 from shared.errors import ConfigError
 
 PROBES = {

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulation.estates import floating_estate
-from shared.config import parse_config
+from shared.domain.config import parse_config
 from shared.errors import ConfigError
 
 GOOD = floating_estate({n: {"protocol": "tcp", "address": "127.0.0.1", "port": 22} for n in ("fw-a", "fw-b")}).config

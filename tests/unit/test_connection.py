@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.connection import StateConnection, connection_settings, resolve_state_connection
+from shared.adapters.connection import StateConnection, connection_settings, resolve_state_connection
+from shared.edge.settings import build_engine
 from shared.errors import ConfigError
-from shared.settings import build_engine
 
 CONN = "DefaultEndpointsProtocol=https;AccountName=nvastate;AccountKey=a2V5;EndpointSuffix=core.windows.net"
 

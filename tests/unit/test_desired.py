@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from emulation.topology import UNRELATED_HOP, two_firewalls
-from shared.config import parse_config
-from shared.desired import AzureView, plan_changes, private_ips
+from shared.domain.config import parse_config
+from shared.domain.desired import AzureView, plan_changes, private_ips
+from shared.domain.readiness import placement_check
 from shared.errors import PermanentError
-from shared.readiness import placement_check
 from tests.unit.seeded import seeded_view
 
 HUB = two_firewalls({n: {"protocol": "tcp", "address": "127.0.0.1", "port": 22} for n in ("fw-a", "fw-b")})

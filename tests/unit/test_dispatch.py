@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from shared.dispatch import BREAK_SECONDS, CLIENT_OPTIONS, Dispatch, QueueDispatcher, queue_client_from_settings, valid_queue_name
+from shared.adapters.dispatch import BREAK_SECONDS, CLIENT_OPTIONS, QueueDispatcher, queue_client_from_settings
+from shared.domain.messages import Dispatch, valid_queue_name
+from shared.edge.settings import read_settings
 from shared.errors import ConfigError, TransientError
-from shared.settings import read_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = {"NVA_HA_CONFIG_FILE": "nva-ha.example.json"}

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 import pytest
 
 from emulation.topology import two_firewalls
-from shared.config import parse_config
-from shared.desired import desired, plan_changes
+from shared.domain.config import parse_config
+from shared.domain.desired import desired, plan_changes
+from shared.domain.policy import initial_state
+from shared.domain.state import FailoverRecord
 from shared.errors import StateConflict
-from shared.policy import initial_state
-from shared.state import FailoverRecord
 from tests.fakes import FakeNetwork, ManualClock, MemoryStateStore
 
 HUB = two_firewalls({n: {"protocol": "tcp", "address": "127.0.0.1", "port": 22} for n in ("fw-a", "fw-b")})

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from emulation.estates import ILB, PLB, VIP, floating_estate
-from shared.config import parse_config
-from shared.desired import AzureView, Change, plan_changes
+from shared.domain.config import parse_config
+from shared.domain.desired import AzureView, Change, plan_changes
+from shared.domain.floating import carried_configs
 from shared.errors import PermanentError
-from shared.floating import carried_configs
 from tests.unit.seeded import seeded_view
 
 ESTATE = floating_estate({n: {"protocol": "tcp", "address": "127.0.0.1", "port": 22} for n in ("fw-a", "fw-b")})

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from shared.engine import Tuning
+from shared.adapters.table_store import TableStateStore
+from shared.control.lease import RELEASED, LeaseKeeper, LeaseWatch, outlast
+from shared.domain.state import ClusterState, Journal
+from shared.edge.engine import Tuning
 from shared.errors import ConfigError, StateConflict
-from shared.lease import RELEASED, LeaseKeeper, LeaseWatch, outlast
-from shared.state import ClusterState, Journal
-from shared.table_store import TableStateStore
 from tests.fakes import MemoryStateStore
 
 LEASE = 0.3  # seconds: short, so the tests are quick; what is asserted is the order of events, not durations

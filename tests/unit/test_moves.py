@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from emulation.estates import SUB, VIP, floating_estate, vip_only
-from shared.config import parse_config
-from shared.desired import AzureView, desired, plan_changes
-from shared.moves import Move, MovePaths, choose, moves_for
-from shared.needs import MOVE_IP_CONFIGURATIONS, move_needs
-from shared.permissions import Need, Verdict
+from shared.adapters.moves import Move, MovePaths, choose, moves_for
+from shared.adapters.permissions import Need, Verdict
+from shared.domain.config import parse_config
+from shared.domain.desired import AzureView, desired, plan_changes
+from shared.domain.needs import MOVE_IP_CONFIGURATIONS, move_needs
 from tests.unit.seeded import seeded_view
 
 SEEDED = floating_estate({n: {"protocol": "tcp", "address": "127.0.0.1", "port": 22} for n in ("fw-a", "fw-b")})

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
+from shared.domain.journal_rules import healthy_now, review
+from shared.domain.placement import Placement, unread
+from shared.domain.policy import ManualRequest, decide, decide_manual, initial_state
+from shared.domain.state import ClusterState, Journal, NvaHealth
 from shared.errors import RequestError
-from shared.journal_rules import healthy_now, review
-from shared.placement import Placement, unread
-from shared.policy import ManualRequest, decide, decide_manual, initial_state
-from shared.state import ClusterState, Journal, NvaHealth
 from tests.unit.test_policy import BAD, DOWN, LEASE, NOW, OK, UP, cluster, state
 
 BLIPPED = replace(UP, consecutive_failures=1, consecutive_successes=0, last_error="timed out")  # healthy, last probe failed

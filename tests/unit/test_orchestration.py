@@ -9,11 +9,11 @@ from datetime import timedelta
 
 import pytest
 
-from shared.api import handle
-from shared.dispatch import Dispatch
+from shared.control.executor import accepted_json, dispatched
+from shared.domain.messages import Dispatch
+from shared.domain.policy import ManualRequest, start
+from shared.edge.api import handle
 from shared.errors import RequestError, StateUnavailable, TransientError
-from shared.executor import accepted_json, dispatched
-from shared.policy import ManualRequest, start
 from tests.fakes import Write, down
 from tests.integration.rig import EventLog
 from tests.unit.orchestration import FAILOVER, HUB, NAME, TUNING, Crash, Fakes, fail_active

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from shared.executor import UNCLAIMED, dispatched
-from shared.policy import initial_state, start
+from shared.control.executor import UNCLAIMED, dispatched
+from shared.domain.policy import initial_state, start
 from tests.fakes import down
 from tests.integration.rig import EventLog
 from tests.unit.orchestration import CLUSTER, FAILOVER, NAME, Fakes, fail_active

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from shared.config_scope import RouteFilter
-from shared.ownership import RouteScope, address, owned_hop
+from shared.domain.config_scope import RouteFilter
+from shared.domain.ownership import RouteScope, address, owned_hop
 
 TABLE = "/subscriptions/s/resourceGroups/g/providers/Microsoft.Network/routeTables/rt"
 HOPS = {ipaddress.ip_address(a): b for a, b in (("10.0.2.4", "10.0.2.5"), ("10.0.2.5", "10.0.2.5"),

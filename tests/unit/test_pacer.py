@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from emulation.arm.throttle import ProviderWindows
-from shared.pacer import Pacer, PollClock, kind_of, subscription_of
+from shared.adapters.pacer import Pacer, PollClock, kind_of, subscription_of
 
 
 class Clock:

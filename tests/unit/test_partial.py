@@ -10,13 +10,13 @@ import pytest
 from nva_failover_cli.render import failover
 
 from emulation.topology import two_firewalls
-from shared.assess import Assessor, partial_allowed
-from shared.config import parse_config
-from shared.desired import NOT_FOUND, AzureView, addresses_unread
+from shared.control.assess import Assessor, partial_allowed
+from shared.domain.config import parse_config
+from shared.domain.desired import NOT_FOUND, AzureView, addresses_unread
+from shared.domain.policy import initial_state, start
+from shared.domain.readiness import resources_check
+from shared.domain.state import ClusterState, Journal, NvaHealth, Trigger
 from shared.errors import NotAllWritable
-from shared.policy import initial_state, start
-from shared.readiness import resources_check
-from shared.state import ClusterState, Journal, NvaHealth, Trigger
 from tests.unit.seeded import seeded_view
 
 HUB = two_firewalls({n: {"protocol": "tcp", "address": "127.0.0.1", "port": 22} for n in ("fw-a", "fw-b")})

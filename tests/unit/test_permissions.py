@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import time
 
-from shared.desired import Change
-from shared.needs import needs_of
-from shared.permissions import Grant, Listed, Need, PermissionCache, allows, matches
+from shared.adapters.permissions import PermissionCache
+from shared.domain.desired import Change
+from shared.domain.needs import needs_of
+from shared.domain.permission_rules import Grant, Listed, Need, allows, matches
 
 RG = "/subscriptions/s1/resourceGroups/hub-rg"
 NIC = f"{RG}/providers/Microsoft.Network/networkInterfaces/fw-a-untrust"

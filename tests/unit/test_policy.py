@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from emulation.topology import NvaSpec, hub
-from shared.config import parse_config
+from shared.domain.config import parse_config
+from shared.domain.observations import ProbeResult
+from shared.domain.policy import ManualRequest, decide, decide_manual, initial_state, observe
+from shared.domain.state import ClusterState, Journal, NvaHealth
 from shared.errors import RequestError
-from shared.policy import ManualRequest, decide, decide_manual, initial_state, observe
-from shared.probes import ProbeResult
-from shared.state import ClusterState, Journal, NvaHealth
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=15)

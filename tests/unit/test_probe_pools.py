@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from shared.config import Probe
-from shared.probe_pools import BoundedResolver, ClusterPools, Lookup
-from shared.probes import NetworkProber
+from shared.adapters.probe_pools import BoundedResolver, ClusterPools, Lookup
+from shared.adapters.probes import NetworkProber
+from shared.domain.config import Probe
 
 
 def hanging(asked: list[str], release: threading.Event) -> Lookup:

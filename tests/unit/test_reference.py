@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from shared.config import Config
+from shared.domain.config import Config
 from tests.functions.registered import functions
 from tests.infra.test_bicep import settings_the_code_reads
 
@@ -60,7 +60,7 @@ def _types(annotation: object) -> list[object]:
 def emitted_events() -> set[str]:
     """The names in the first argument of every emit(...) and Event(...) call of the engine (both arms of an if)."""
     names: set[str] = set()
-    for path in (ROOT / "shared").glob("*.py"):
+    for path in (ROOT / "shared").rglob("*.py"):  # subpackages too
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) in {"emit", "Event"} and node.args:
                 names |= {c.value for c in ast.walk(node.args[0]) if isinstance(c, ast.Constant) and isinstance(c.value, str)}

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from emulation.topology import two_firewalls
-from shared.config import parse_config
-from shared.config_probe import Role
+from shared.adapters.headers import Secrets
+from shared.adapters.roles import classify, pointer
+from shared.domain.config import parse_config
+from shared.domain.config_probe import Role
 from shared.errors import ConfigError
-from shared.headers import Secrets
-from shared.roles import classify, pointer
 
 SECRET = "s3cr3t-api-key-value"
 GOOD = two_firewalls({
@@ -129,7 +129,7 @@ def test_json_pointer_root_and_arrays() -> None:
 
 
 def test_the_settings_resolve_header_values_and_never_show_them(tmp_path: Any) -> None:
-    from shared.settings import read_settings
+    from shared.edge.settings import read_settings
 
     d = doc(n0__role=ROLE)
     env = {"NVA_HA_CONFIG": json.dumps(d), "FW_A_KEY": SECRET, "BIGIP_AUTH": "Basic abc"}

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from shared.domain.schedule import Schedule, lease_seconds, shortest_gap
+from shared.edge.settings import read_settings
 from shared.errors import ConfigError
-from shared.schedule import Schedule, lease_seconds, shortest_gap
-from shared.settings import read_settings
 
 
 @pytest.mark.parametrize(("expression", "gap", "lease"), [
