@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ from .dispatch import Dispatch, Dispatcher
 from .errors import ConfigError, EngineError, PermanentError, RequestError, StateConflict, StateUnavailable, WriteNotPermitted
 from .events import emit
 from .floating import carried_configs
+from .heartbeat import Heartbeat, Run, beat
 from .history import WriteClock
 from .lease import LeaseKeeper, LeaseWatch, lease_problems, outlast, store_timeout
 from .policy import Event, ManualRequest, decide, decide_manual, initial_state, start
@@ -79,18 +81,29 @@ class Engine:
         self.dispatcher = dispatcher  # None: changes run inside the run that locked them
         self._lease_watch = LeaseWatch()  # other actors' leases as this process has seen them
         self.assessor = assessor or Assessor(network, None)
+        self._heartbeat = Heartbeat()  # which clusters' ProbeCycle is due (on change)
+        self._preloaded = threading.local()  # a probe cycle thread's state, read by the cycle's one query
 
     # ================================================================= the timer
     def probe_cycle(self) -> dict[str, str]:
-        """Probe every cluster (in parallel) and act; answers each cluster's outcome."""
+        """Probe every cluster (in parallel) and act; answers each cluster's outcome. Every state is read by one query
+        first; the run's heartbeat sums the clusters up, a cluster's own ProbeCycle comes on change (shared.heartbeat)."""
+        started = time.monotonic()
         clusters = self.config.clusters
+        try:
+            loaded: dict[str, ClusterState] | None = self.store.load_all()
+        except StateUnavailable as err:  # each cluster reads its own state then (and fails its run if it cannot)
+            _log.warning("loading every cluster's state failed: %s", err)
+            loaded = None
         with ThreadPoolExecutor(max_workers=max(1, len(clusters)), thread_name_prefix="cluster") as pool:
-            outcomes = list(pool.map(self._cycle_guarded, clusters))
-        return {c.name: o for c, o in zip(clusters, outcomes, strict=True)}
+            runs = list(pool.map(lambda c: self._cycle_guarded(c, (loaded or {}).get(c.name)), clusters))
+        beat(runs, _ms(started), sum(self._heartbeat.tell(r) for r in runs), loaded is not None)
+        return {r.cluster: r.outcome for r in runs}
 
-    def _cycle_guarded(self, cluster: Cluster) -> str:
+    def _cycle_guarded(self, cluster: Cluster, loaded: ClusterState | None = None) -> Run:
         started = time.monotonic()
         active, healthy, outcome = "?", [], "failed"
+        self._preloaded.state = loaded  # the first _load of this run answers it (the cycle's query read it)
         try:
             state, outcome = self._cycle(cluster)
             active = state.active
@@ -99,8 +112,9 @@ class Engine:
             outcome = f"failed: {err}"
             emit("RunFailed", cluster.name, error=_text(err), kind=type(err).__name__)
             _log.exception("probe cycle of %s failed", cluster.name)
-        emit("ProbeCycle", cluster.name, active=active, healthy=healthy, durationMs=_ms(started), outcome=outcome)
-        return outcome
+        finally:
+            self._preloaded.state = None
+        return Run(cluster.name, active, tuple(healthy), outcome, _ms(started))
 
     def _cycle(self, cluster: Cluster) -> tuple[ClusterState, str]:
         state = self._announce(cluster, self._load(cluster))  # a completed failover whose record is still due
@@ -387,6 +401,10 @@ class Engine:
 
     # ================================================================= helpers
     def _load(self, cluster: Cluster, create: bool = True) -> ClusterState:
+        state: ClusterState | None = getattr(self._preloaded, "state", None)
+        if state is not None and state.name == cluster.name:
+            self._preloaded.state = None  # read once: a later load (after a conflict, say) reads the store again
+            return state
         state = self.store.load(cluster.name)
         if state is not None:
             return state

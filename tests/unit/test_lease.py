@@ -40,6 +40,9 @@ class MemoryStore:
     def load(self, cluster: str) -> ClusterState | None:
         return self.state
 
+    def load_all(self) -> dict[str, ClusterState]:
+        return {self.state.name: self.state}
+
     def create(self, state: ClusterState) -> ClusterState:
         raise AssertionError("not used")
 
