@@ -83,6 +83,8 @@ class TableStateStore:
         if self._ready:
             return
         with self._lock, self._translated("create table"):
+            if self._ready:  # another thread of this cycle created it while this one waited
+                return
             try:
                 self._table.create_table(**self._call)
             except ResourceExistsError:
