@@ -12,6 +12,7 @@ import statistics
 import sys
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,8 @@ def one_cycle(w: FleetWorld, engine: Engine) -> dict[str, Any]:
     seen, size = w.events.take()
     return {"seconds": took, "transactions": sum(calls.values()), "reads": calls.get("GET", 0),
             "writes": sum(v for k, v in calls.items() if k != "GET"), "events": len(seen), "bytes": size,
-            "probeCycles": sum(n == "ProbeCycle" for n, *_ in seen), "arm": w.arm_requests(since)}
+            "probeCycles": sum(n == "ProbeCycle" for n, *_ in seen), "arm": w.arm_requests(since),
+            "names": dict(Counter(n for n, *_ in seen))}
 
 
 def bench_clusters(w: FleetWorld, clusters: int, cycles: int) -> dict[str, Any]:
@@ -84,11 +86,13 @@ def bench_clusters(w: FleetWorld, clusters: int, cycles: int) -> dict[str, Any]:
         "events": max(s["events"] for s in samples), "bytesPerCycle": max(s["bytes"] for s in samples),
         "eventsOnChange": max(c["events"] for c in changed), "armRequests": max(s["arm"] for s in samples),
         "eventsBefore": clusters,  # one ProbeCycle per cluster per run before this change
+        "eventNames": max(samples, key=lambda s: s["events"])["names"],
+        "eventNamesOnChange": max(changed, key=lambda s: s["events"])["names"],
     }
     print(f"  {clusters:4} clusters: cycle {out['medianSeconds']:.2f} s (max {out['maxSeconds']:.2f}); table "
           f"{out['transactions']} transactions ({out['reads']} reads, {out['writes']} writes; per-cluster reads: "
           f"{out['transactionsPerClusterRead']}); {out['events']} events ({out['bytesPerCycle']} B), "
-          f"{out['eventsOnChange']} when one NVA changed; {out['armRequests']} ARM requests", flush=True)
+          f"{out['eventsOnChange']} when one NVA changed {out['eventNamesOnChange']}; {out['armRequests']} ARM requests", flush=True)
     return out
 
 

@@ -38,7 +38,7 @@ class Fleet:
 
 def _ips(n: int) -> dict[str, str]:
     """The n-th NVA's legs: unique addresses, whose management IP (last octet + 100) stays an address."""
-    return {"untrust": f"10.1.{n // 150}.{4 + n % 150}", "trust": f"10.2.{n // 150}.{4 + n % 150}"}
+    return {"untrust": f"10.1.{n // 100}.{4 + n % 100}", "trust": f"10.2.{n // 100}.{4 + n % 100}"}
 
 
 def _member(c: int, probe: Callable[[int], dict[str, Any]], policy: dict[str, Any]) -> tuple[Hub, Member]:
