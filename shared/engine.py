@@ -24,6 +24,7 @@ from .dispatch import Dispatch, Dispatcher
 from .errors import ConfigError, EngineError, PermanentError, RequestError, StateConflict, StateUnavailable, WriteNotPermitted
 from .events import emit
 from .floating import carried_configs
+from .gathered import Gathered
 from .heartbeat import Heartbeat, Run, beat
 from .history import WriteClock
 from .lease import LeaseKeeper, LeaseWatch, lease_problems, outlast, store_timeout
@@ -87,7 +88,8 @@ class Engine:
     # ================================================================= the timer
     def probe_cycle(self) -> dict[str, str]:
         """Probe every cluster (in parallel) and act; answers each cluster's outcome. Every state is read by one query
-        first; the run's heartbeat sums the clusters up, a cluster's own ProbeCycle comes on change (shared.heartbeat)."""
+        and every NVA probed first (shared.gathered), then each cluster decides and acts in its own thread; the run's
+        heartbeat sums the clusters up, a cluster's own ProbeCycle comes on change (shared.heartbeat)."""
         started = time.monotonic()
         clusters = self.config.clusters
         try:
@@ -95,13 +97,21 @@ class Engine:
         except StateUnavailable as err:  # each cluster reads its own state then (and fails its run if it cannot)
             _log.warning("loading every cluster's state failed: %s", err)
             loaded = None
-        with ThreadPoolExecutor(max_workers=max(1, len(clusters)), thread_name_prefix="cluster") as pool:
-            runs = list(pool.map(lambda c: self._cycle_guarded(c, (loaded or {}).get(c.name)), clusters))
+        prober = self.prober
+        gathered = Gathered(prober)
+        self.prober = gathered  # every NVA is probed first, then the clusters act
+        try:
+            gathered.gather(clusters)
+            with ThreadPoolExecutor(max_workers=max(1, len(clusters)), thread_name_prefix="cluster") as pool:
+                runs = list(pool.map(lambda c: self._cycle_guarded(c, (loaded or {}).get(c.name), gathered.probing_ms(c.name)),
+                                     clusters))
+        finally:
+            self.prober = prober
         beat(runs, _ms(started), sum(self._heartbeat.tell(r) for r in runs), loaded is not None)
         return {r.cluster: r.outcome for r in runs}
 
-    def _cycle_guarded(self, cluster: Cluster, loaded: ClusterState | None = None) -> Run:
-        started = time.monotonic()
+    def _cycle_guarded(self, cluster: Cluster, loaded: ClusterState | None = None, probing_ms: int = 0) -> Run:
+        started = time.monotonic() - probing_ms / 1000  # its probes, gathered before, count in its duration
         active, healthy, outcome = "?", [], "failed"
         self._preloaded.state = loaded  # the first _load of this run answers it (the cycle's query read it)
         try:
