@@ -198,8 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     with fleet_world(2 * max([*sizes, args.detection_clusters])) as w:
         print("steady cycles:", flush=True)
         results["sizes"] = [bench_clusters(w, n, args.cycles) for n in sizes]
-        print("detection:", flush=True)
-        results["detection"] = [bench_detection(w, args.detection_clusters, args.detection_runs, args.schedule)]
+        if args.detection_runs:
+            print("detection:", flush=True)
+            results["detection"] = [bench_detection(w, args.detection_clusters, args.detection_runs, args.schedule)]
     text = markdown(results)
     if not args.quick:
         args.out.mkdir(parents=True, exist_ok=True)
