@@ -68,14 +68,15 @@ class Heartbeat:
 
 def beat(runs: Sequence[Run], duration_ms: int, told: int, query: bool) -> None:
     """The run's heartbeat: a ProbeCycle of cluster "*" with counts over the clusters and the clusters to look at (at
-    most NAMED). `active`: clusters whose active NVA answered; `healthy`: NVAs that answered; `told`: per-cluster
-    ProbeCycles of this run; `stateQuery`: every state came from the one query at the start (False: each read its own)."""
+    most NAMED). `active` and `healthy` keep their types but name no NVA ("" and []): a cluster's fields. `serving`:
+    clusters whose active NVA is healthy; `healthyNvas`: healthy NVAs; `told`: per-cluster ProbeCycles of this run;
+    `stateQuery`: every state came from the one query at the start (False: each cluster read its own)."""
     kinds: dict[str, int] = {}
     for r in runs:
         kinds[r.kind] = kinds.get(r.kind, 0) + 1
     attention = [r.cluster for r in runs if r.kind != "steady" or not r.serving]
     slowest = max(runs, key=lambda r: r.duration_ms, default=None)
-    emit("ProbeCycle", HEARTBEAT_CLUSTER, clusters=len(runs), active=sum(r.serving for r in runs),
-         healthy=sum(len(r.healthy) for r in runs), durationMs=duration_ms, outcomes=kinds, attention=attention[:NAMED],
+    emit("ProbeCycle", HEARTBEAT_CLUSTER, clusters=len(runs), active="", healthy=[], serving=sum(r.serving for r in runs),
+         healthyNvas=sum(len(r.healthy) for r in runs), durationMs=duration_ms, outcomes=kinds, attention=attention[:NAMED],
          attentionCount=len(attention), slowest=slowest.cluster if slowest else "",
          slowestMs=slowest.duration_ms if slowest else 0, told=told, stateQuery=query)

@@ -64,7 +64,8 @@ def test_one_heartbeat_sums_up_any_number_of_clusters_in_bounded_size(caplog: py
     beat(runs, 830, 31, True)
     (heartbeat,) = cycles(caplog)
     assert heartbeat["cluster"] == "*"
-    assert (heartbeat["clusters"], heartbeat["active"], heartbeat["healthy"]) == (530, 500, 999)
+    assert (heartbeat["clusters"], heartbeat["serving"], heartbeat["healthyNvas"]) == (530, 500, 999)
+    assert (heartbeat["active"], heartbeat["healthy"]) == ("", "[]"), "a cluster's fields keep their types, name no NVA"
     assert json.loads(str(heartbeat["outcomes"])) == {"steady": 499, "fw-a failed": 1, "failed": 30}
     attention = json.loads(str(heartbeat["attention"]))
     assert len(attention) == NAMED and attention[0] == "c007" and heartbeat["attentionCount"] == 31
