@@ -38,6 +38,9 @@ class RecordingStore:
     def load(self, cluster: str) -> ClusterState | None:
         return self.inner.load(cluster)
 
+    def load_all(self) -> dict[str, ClusterState]:
+        return self.inner.load_all()
+
     def create(self, state: ClusterState) -> ClusterState:
         created = self.inner.create(state)
         self._record(None, created)

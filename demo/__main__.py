@@ -49,8 +49,10 @@ class Timeline(logging.Handler):
             return
         self.seen.setdefault(name, time.monotonic())
         f = record.__dict__
-        if name == "ProbeCycle":
-            self.say(f"probe run: active {f['active']}, healthy {json.loads(f['healthy'])}, {f['durationMs']} ms")
+        if name == "ProbeCycle" and f["cluster"] == "*":
+            self.say(f"probe run: {f['clusters']} cluster(s), {f['serving']} with a healthy active, {f['durationMs']} ms")
+        elif name == "ProbeCycle":
+            self.say(f"  {f['cluster']} changed: active {f['active']}, healthy {json.loads(f['healthy'])} ({f['outcome']})")
         elif name == "NvaHealthChanged":
             self.say(f"{name}: {f['nva']} healthy={f['healthy']}" + (f" ({f['error']})" if f.get("error") else ""))
         elif name == "FailoverStarted":

@@ -23,8 +23,9 @@ ROLES = ("active", "standby")
 class SimulatedNva:
     """The appliance's listeners and its mode. `down` closes them (refused); `hang` accepts and never answers."""
 
-    def __init__(self, address: str, tls: ssl.SSLContext) -> None:
+    def __init__(self, address: str, tls: ssl.SSLContext, kinds: tuple[str, ...] = ("tcp", "http", "https", "role")) -> None:
         self.address = address
+        self.kinds = kinds  # the listeners it opens (a farm of many opens only what its probes use)
         self.tls = tls
         self.mode = "up"
         self.drop_rate = 0.0
@@ -38,7 +39,7 @@ class SimulatedNva:
         self._wake = asyncio.Event()
 
     async def open(self) -> None:
-        for kind in ("tcp", "http", "https", "role"):
+        for kind in self.kinds:
             handler = self._role_tcp if kind == "role" else self._tcp if kind == "tcp" else self._http(kind)
             server = await asyncio.start_server(
                 handler, self.address, self.ports[kind], ssl=self.tls if kind == "https" else None, reuse_address=True,

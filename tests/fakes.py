@@ -97,6 +97,12 @@ class MemoryStateStore:
         with self._lock:
             self._states.pop(cluster, None)
 
+    def load_all(self) -> dict[str, ClusterState]:
+        """Every cluster's state, as the probe cycle's one query reads them."""
+        with self._lock:
+            self._check()
+            return dict(self._states)
+
     def load(self, cluster: str) -> ClusterState | None:
         if self.on_load is not None:
             self.on_load(cluster)

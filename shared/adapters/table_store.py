@@ -83,6 +83,8 @@ class TableStateStore:
         if self._ready:
             return
         with self._lock, self._translated("create table"):
+            if self._ready:  # another thread of this cycle created it while this one waited
+                return
             try:
                 self._table.create_table(**self._call)
             except ResourceExistsError:
@@ -97,6 +99,14 @@ class TableStateStore:
             except ResourceNotFoundError:
                 return None
         return from_entity(entity, entity.metadata["etag"])
+
+    def load_all(self) -> dict[str, ClusterState]:
+        """Every cluster state in the table, by name: one partition query (a transaction per 1,000 rows, Table
+        Storage's page), where loading each cluster is a transaction per cluster."""
+        self._ensure_table()
+        with self._translated("load every cluster"):
+            rows = list(self._table.query_entities("PartitionKey eq @p", parameters={"p": "cluster"}, **self._call))
+        return {str(row["RowKey"]): from_entity(row, row.metadata["etag"]) for row in rows}
 
     def create(self, state: ClusterState) -> ClusterState:
         self._ensure_table()

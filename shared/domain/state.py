@@ -134,6 +134,9 @@ class StateStore(Protocol):
     def load(self, cluster: str) -> ClusterState | None:
         """The stored state with its etag, or None when the cluster was never seen."""
 
+    def load_all(self) -> dict[str, ClusterState]:
+        """Every stored cluster state by name, in as few calls as the store allows: the start of a probe cycle."""
+
     def create(self, state: ClusterState) -> ClusterState:
         """Store a first state; StateConflict when one exists already."""
 

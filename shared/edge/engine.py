@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -16,6 +17,8 @@ from typing import Any
 from shared.control import executor
 from shared.control.assess import Assessor, abandon, partial_allowed, placement_ok, with_check
 from shared.control.completion import announce
+from shared.control.gathered import Gathered
+from shared.control.heartbeat import Heartbeat, Run, beat
 from shared.control.history import WriteClock
 from shared.control.lease import LeaseKeeper, LeaseWatch, lease_problems, outlast, store_timeout
 from shared.control.ports import NetworkActions
@@ -81,18 +84,38 @@ class Engine:
         self.dispatcher = dispatcher  # None: changes run inside the run that locked them
         self._lease_watch = LeaseWatch()  # other actors' leases as this process has seen them
         self.assessor = assessor or Assessor(network, None)
+        self._heartbeat = Heartbeat()  # which clusters' ProbeCycle is due (on change)
+        self._preloaded = threading.local()  # a probe cycle thread's state, read by the cycle's one query
 
     # ================================================================= the timer
     def probe_cycle(self) -> dict[str, str]:
-        """Probe every cluster (in parallel) and act; answers each cluster's outcome."""
-        clusters = self.config.clusters
-        with ThreadPoolExecutor(max_workers=max(1, len(clusters)), thread_name_prefix="cluster") as pool:
-            outcomes = list(pool.map(self._cycle_guarded, clusters))
-        return {c.name: o for c, o in zip(clusters, outcomes, strict=True)}
-
-    def _cycle_guarded(self, cluster: Cluster) -> str:
+        """Probe every cluster (in parallel) and act; answers each cluster's outcome. Every state is read by one query
+        and every NVA probed first (shared.control.gathered), then each cluster decides and acts in its own thread; the run's
+        heartbeat sums the clusters up, a cluster's own ProbeCycle comes on change (shared.control.heartbeat)."""
         started = time.monotonic()
+        clusters = self.config.clusters
+        try:
+            loaded: dict[str, ClusterState] | None = self.store.load_all()
+        except StateUnavailable as err:  # each cluster reads its own state then (and fails its run if it cannot)
+            _log.warning("loading every cluster's state failed: %s", err)
+            loaded = None
+        prober = self.prober
+        gathered = Gathered(prober)
+        self.prober = gathered  # every NVA is probed first, then the clusters act
+        try:
+            gathered.gather(clusters)
+            with ThreadPoolExecutor(max_workers=max(1, len(clusters)), thread_name_prefix="cluster") as pool:
+                runs = list(pool.map(lambda c: self._cycle_guarded(c, (loaded or {}).get(c.name), gathered.probing_ms(c.name)),
+                                     clusters))
+        finally:
+            self.prober = prober
+        beat(runs, _ms(started), sum(self._heartbeat.tell(r) for r in runs), loaded is not None)
+        return {r.cluster: r.outcome for r in runs}
+
+    def _cycle_guarded(self, cluster: Cluster, loaded: ClusterState | None = None, probing_ms: int = 0) -> Run:
+        started = time.monotonic() - probing_ms / 1000  # its probes, gathered before, count in its duration
         active, healthy, outcome = "?", [], "failed"
+        self._preloaded.state = loaded  # the first _load of this run answers it (the cycle's query read it)
         try:
             state, outcome = self._cycle(cluster)
             active = state.active
@@ -101,8 +124,9 @@ class Engine:
             outcome = f"failed: {err}"
             emit("RunFailed", cluster.name, error=_text(err), kind=type(err).__name__)
             _log.exception("probe cycle of %s failed", cluster.name)
-        emit("ProbeCycle", cluster.name, active=active, healthy=healthy, durationMs=_ms(started), outcome=outcome)
-        return outcome
+        finally:
+            self._preloaded.state = None
+        return Run(cluster.name, active, tuple(healthy), outcome, _ms(started))
 
     def _cycle(self, cluster: Cluster) -> tuple[ClusterState, str]:
         state = self._announce(cluster, self._load(cluster))  # a completed failover whose record is still due
@@ -434,6 +458,10 @@ class Engine:
 
     # ================================================================= helpers
     def _load(self, cluster: Cluster, create: bool = True) -> ClusterState:
+        state: ClusterState | None = getattr(self._preloaded, "state", None)
+        if state is not None and state.name == cluster.name:
+            self._preloaded.state = None  # read once: a later load (after a conflict, say) reads the store again
+            return state
         state = self.store.load(cluster.name)
         if state is not None:
             return state

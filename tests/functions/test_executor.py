@@ -119,11 +119,10 @@ def test_a_held_failover_does_not_delay_another_clusters_detection_nor_failover(
                 assert arm.control.hung() == 1
                 assert status("hub-fw")["phase"] == "failing_over"
                 assert [e["cluster"] for e in events.named("FailoverCompleted")] == ["hub-ew"]
-                # The timer kept its schedule meanwhile: every run probed both clusters.
+                # The timer kept its schedule meanwhile: every run probed both clusters (its heartbeat counts them).
                 assert timer.runs - held_at >= 2
-                fw_cycles = [e for e in events.named("ProbeCycle") if e["cluster"] == "hub-fw"]
-                ew_cycles = [e for e in events.named("ProbeCycle") if e["cluster"] == "hub-ew"]
-                assert len(fw_cycles) == len(ew_cycles) >= timer.runs
+                beats = [e for e in events.named("ProbeCycle") if e["cluster"] == "*"]
+                assert len(beats) >= timer.runs and all(e["clusters"] == 2 for e in beats)
                 arm.control.clear_faults()
                 arm.control.release()
                 wait_for(lambda: status("hub-fw")["phase"] == "steady", 30, "hub-fw's failover to complete")

@@ -56,7 +56,9 @@ def test_failover_emits_each_contract_event_with_its_fields_as_custom_events(wor
     completed = events.named("FailoverCompleted")[0]
     assert (completed["from"], completed["to"], completed["trigger"], completed["epoch"]) == ("fw-a", "fw-b", "auto", 1)
     assert len(json.loads(completed["changes"])) == 5
-    assert all(r["cluster"] == "hub-fw" for r in events.named("ProbeCycle"))
+    beats = [r for r in events.named("ProbeCycle") if r["cluster"] == "*"]  # the heartbeat: one per run
+    assert len(beats) == 4 and all(r["clusters"] == 1 for r in beats)
+    assert {r["cluster"] for r in events.named("ProbeCycle")} == {"*", "hub-fw"}  # and the cluster's own, on change
 
     envelopes: list[Any] = [_convert_log_to_envelope(r) for r in exported.get_finished_logs()]
     custom = {e.data.base_data.name: e for e in envelopes if e.name == "Microsoft.ApplicationInsights.Event"}
