@@ -13,8 +13,8 @@ from pathlib import Path
 
 from chaos.lab import PATIENT, QUICK, ROOT, executor_pump
 from chaos.recording import RecordingStore
+from shared.control.context import utc_now
 from shared.domain.policy import ManualRequest
-from shared.edge.engine import utc_now
 from shared.edge.settings import build_engine
 from shared.errors import EngineError
 

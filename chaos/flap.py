@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 from emulation.harness import NvaProcess
 from shared.adapters.probes import NetworkProber
+from shared.control.context import Tuning
 from shared.domain.config import Cluster
 from shared.domain.observations import ProbeResult
 from shared.domain.policy import decide, initial_state
-from shared.edge.engine import Tuning
 
 
 @dataclass

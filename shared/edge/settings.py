@@ -19,10 +19,11 @@ from shared.adapters.probes import NetworkProber
 from shared.adapters.roles import RoleAwareProber, RoleProber
 from shared.adapters.table_store import TableStateStore, table_client
 from shared.control.assess import Assessor
+from shared.control.context import Tuning
 from shared.domain.config import Config, load_config
 from shared.domain.messages import DEFAULT_QUEUE, valid_queue_name
 from shared.domain.schedule import Schedule, lease_seconds
-from shared.edge.engine import Engine, Tuning
+from shared.edge.engine import Engine
 from shared.errors import ConfigError
 
 DEFAULT_TABLE = "nvahastate"

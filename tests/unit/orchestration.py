@@ -7,11 +7,12 @@ from dataclasses import dataclass, replace
 import pytest
 
 from emulation.topology import two_firewalls
+from shared.control.context import Tuning
 from shared.domain.config import parse_config
 from shared.domain.desired import plan_changes
 from shared.domain.policy import initial_state
 from shared.domain.state import ClusterState, NvaHealth
-from shared.edge.engine import Engine, Tuning
+from shared.edge.engine import Engine
 from tests.fakes import FakeNetwork, ManualClock, MemoryStateStore, RecordingDispatcher, ScriptedProber, Write, down
 
 HUB = two_firewalls({n: {"protocol": "tcp", "address": "127.0.0.1", "port": 22} for n in ("fw-a", "fw-b")})

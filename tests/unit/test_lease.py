@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 
 from shared.adapters.table_store import TableStateStore
+from shared.control.context import Tuning
 from shared.control.lease import RELEASED, LeaseKeeper, LeaseWatch, outlast
 from shared.domain.state import ClusterState, Journal
-from shared.edge.engine import Tuning
 from shared.errors import ConfigError, StateConflict
 from tests.fakes import MemoryStateStore
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from shared.control.context import Tuning
 from shared.domain.schedule import Schedule, lease_seconds, shortest_gap
-from shared.edge.engine import Tuning
 from shared.edge.settings import read_settings
 from shared.errors import ConfigError
 
