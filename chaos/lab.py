@@ -17,7 +17,7 @@ from emulation.harness import ArmEmulator, Azurite, NvaProcess, app_settings, ht
 from emulation.queuepump import QueuePump
 from emulation.tcpproxy import TcpProxy
 from emulation.topology import Hub, two_firewalls
-from shared.adapters.azure_network import NetworkTuning
+from shared.adapters.arm_client import NetworkTuning
 from shared.domain.messages import Dispatch
 from shared.edge.engine import Engine
 from shared.edge.settings import build_engine

@@ -9,7 +9,8 @@ from typing import Any
 from azure.core.exceptions import AzureError, ClientAuthenticationError
 from azure.identity import DefaultAzureCredential
 
-from shared.adapters.azure_network import AzureNetwork, NetworkTuning
+from shared.adapters.arm_client import NetworkTuning
+from shared.adapters.azure_network import AzureNetwork
 from shared.domain.config import Cluster, Config, parse_config
 from shared.domain.desired import AzureView, plan_changes
 from shared.errors import ConfigError, EngineError

@@ -9,7 +9,8 @@ from pathlib import Path
 from azure.core.credentials import TokenCredential
 from azure.identity import DefaultAzureCredential, ManagedIdentityCredential
 
-from shared.adapters.azure_network import AzureNetwork, NetworkTuning
+from shared.adapters.arm_client import NetworkTuning
+from shared.adapters.azure_network import AzureNetwork
 from shared.adapters.connection import resolve_state_connection
 from shared.adapters.dispatch import QueueDispatcher, queue_client_from_settings
 from shared.adapters.headers import Secrets
