@@ -22,7 +22,8 @@ from azure.core.exceptions import (
 from azure.data.tables import TableClient, TableServiceClient, UpdateMode
 
 from shared.adapters.connection import StateConnection
-from shared.domain.state import ClusterState, FailoverRecord, Timeline, from_entity, iso, record_json, timeline_json, to_entity
+from shared.adapters.entities import from_entity, to_entity
+from shared.domain.state import ClusterState, FailoverRecord, Timeline, iso, record_json, timeline_json
 from shared.errors import ConfigError, StateConflict, StateUnavailable
 
 # A hung request to the state table must not stall a run for azure-core's default 300 s read timeout.

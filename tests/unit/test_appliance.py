@@ -158,7 +158,7 @@ def test_a_manual_failover_stands_until_the_appliances_elect_anew() -> None:
 
 
 def test_roles_survive_the_stored_state_and_old_states_still_load() -> None:
-    from shared.domain.state import from_entity, to_entity
+    from shared.adapters.entities import from_entity, to_entity
 
     s = run(cluster(), state(), **{"fw-a": seen(role="standby"), "fw-b": seen(role="active")}).state
     back = from_entity(to_entity(replace(s, journal=None, phase="steady")), "e2")

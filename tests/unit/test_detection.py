@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from shared.adapters.entities import from_entity, to_entity
 from shared.domain.policy import ManualRequest, decide, decide_manual
-from shared.domain.state import NvaHealth, from_entity, to_entity
+from shared.domain.state import NvaHealth
 from tests.unit.test_policy import BAD, LEASE, NOW, OK, UP, cluster, state
 
 
