@@ -50,6 +50,15 @@ class ConfigError(PermanentError):
         super().__init__("; ".join(problems))
 
 
+class Refused(EngineError):
+    """An operator's request the decisions refuse, in domain words (a code and why); the edge answers it in HTTP."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(f"{code}: {message}")
+
+
 class RequestError(EngineError):
     """An operator request that cannot be carried out, with the HTTP status and code of the contract."""
 

@@ -14,7 +14,7 @@ from shared.domain.journal_rules import abandon, healthy_now, known_health, plac
 from shared.domain.observations import ProbeResult
 from shared.domain.placement import Placement
 from shared.domain.state import ClusterState, Journal, NvaHealth, Trigger
-from shared.errors import RequestError
+from shared.errors import Refused
 
 __all__ = ["Action", "Event", "ManualRequest", "Plan", "decide", "decide_manual", "healthiest_standby", "initial_state",
            "observe", "start"]
@@ -184,7 +184,7 @@ def decide_manual(
         given_up = "superseded by a forced manual failover" if request.force else review(state, cluster, now)
         if given_up is None or (journal.lease_live(now) and not request.force):
             if journal.lease_live(now) or request.target not in (None, journal.to_nva):
-                raise RequestError(409, "FailoverInProgress",
+                raise Refused("FailoverInProgress",
                                    f"a {journal.kind} of {cluster.name} to {journal.to_nva} (epoch {journal.epoch}) is in progress")
             taken = replace(journal, lease_owner=actor, lease_until=now + lease)
             return Plan(replace(state, journal=taken), "resume", (), f"resume {journal.kind} to {journal.to_nva}")
@@ -192,16 +192,16 @@ def decide_manual(
         abandoned = (event,)
     target = request.target
     if target is not None and target not in cluster.names():
-        raise RequestError(404, "NvaNotFound", f"{target!r} is not an NVA of cluster {cluster.name!r} ({', '.join(cluster.names())})")
+        raise Refused("NvaNotFound", f"{target!r} is not an NVA of cluster {cluster.name!r} ({', '.join(cluster.names())})")
     reason = request.reason or "manual failover"
     if target is None:
         target = healthiest_standby(state, cluster, exclude=state.active)
         if target is None:
-            raise RequestError(409, "NoHealthyTarget",
+            raise Refused("NoHealthyTarget",
                                f"no standby of {cluster.name!r} is healthy; name a target and set force to override")
     if not healthy_now(state.nva_health(target)) and not request.force:
         h = state.nva_health(target)
-        raise RequestError(409, "TargetUnhealthy",
+        raise Refused("TargetUnhealthy",
                            f"{target!r} is not healthy (last error: {h.last_error or 'not yet probed healthy'}); set force to override")
     kind: Literal["failover", "repair"] = "repair" if target == state.active else "failover"
     return Plan(start(state, kind, target, "manual", reason, now, actor, lease, force=request.force), kind, abandoned, reason)

@@ -14,7 +14,7 @@ from shared.domain.desired import plan_changes
 from shared.domain.messages import Dispatch
 from shared.domain.policy import ManualRequest, decide_manual
 from shared.edge.views import failover_json, status_json
-from shared.errors import EngineError, RequestError, StateConflict, StateUnavailable, WriteNotPermitted
+from shared.errors import EngineError, Refused, RequestError, StateConflict, StateUnavailable, WriteNotPermitted
 from shared.events import emit
 
 _log = logging.getLogger("nva_failover.engine")
@@ -42,7 +42,10 @@ class Engine(Cycle):
                     raise RequestError(409, "FailoverInProgress", f"a {state.journal.kind} of {name} to "
                                        f"{state.journal.to_nva} (epoch {state.journal.epoch}) is in progress")
                 state = lapsed
-            plan = decide_manual(state, cluster, request, self.clock(), self.actor, self._lease)
+            try:
+                plan = decide_manual(state, cluster, request, self.clock(), self.actor, self._lease)
+            except Refused as refused:
+                raise answered(refused) from None
             to = plan.target
             assert to is not None
             journal = plan.state.journal
@@ -101,3 +104,11 @@ class Engine(Cycle):
             return status_json(cluster, saved)
         raise RequestError(409, "FailoverInProgress", f"{name!r} kept changing; retry")
 
+
+
+# How the edge answers a refusal of the decisions (contract §4).
+REFUSED_STATUS = {"NvaNotFound": 404, "FailoverInProgress": 409, "NoHealthyTarget": 409, "TargetUnhealthy": 409}
+
+
+def answered(refused: Refused) -> RequestError:
+    return RequestError(REFUSED_STATUS.get(refused.code, 409), refused.code, refused.message)

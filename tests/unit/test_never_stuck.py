@@ -11,7 +11,7 @@ from shared.domain.journal_rules import healthy_now, review
 from shared.domain.placement import Placement, unread
 from shared.domain.policy import ManualRequest, decide, decide_manual, initial_state
 from shared.domain.state import ClusterState, Journal, NvaHealth
-from shared.errors import RequestError
+from shared.errors import Refused
 from tests.unit.test_policy import BAD, DOWN, LEASE, NOW, OK, UP, cluster, state
 
 BLIPPED = replace(UP, consecutive_failures=1, consecutive_successes=0, last_error="timed out")  # healthy, last probe failed
@@ -169,7 +169,7 @@ def test_a_request_supersedes_a_change_that_is_to_be_given_up() -> None:
 
 def test_a_live_change_that_may_go_on_still_refuses_another_target() -> None:
     s = in_flight({"fw-a": DOWN, "fw-b": UP}, journal(owner="other", live=True))
-    with pytest.raises(RequestError) as err:
+    with pytest.raises(Refused) as err:
         decide_manual(s, cluster(), ManualRequest(target="fw-a"), NOW, "me", LEASE)
     assert err.value.code == "FailoverInProgress"
 
@@ -178,7 +178,7 @@ def test_a_live_change_that_may_go_on_still_refuses_another_target() -> None:
 def test_a_manual_repair_toward_an_unhealthy_active_needs_force(force: bool, outcome: str) -> None:
     s = state({"fw-a": DOWN, "fw-b": UP})
     if outcome == "TargetUnhealthy":
-        with pytest.raises(RequestError) as err:
+        with pytest.raises(Refused) as err:
             decide_manual(s, cluster(), ManualRequest(target="fw-a"), NOW, "me", LEASE)
         assert err.value.code == outcome
     else:

@@ -12,7 +12,8 @@ from shared.domain.config import parse_config
 from shared.domain.observations import ProbeResult
 from shared.domain.policy import ManualRequest, decide, decide_manual, initial_state, observe
 from shared.domain.state import ClusterState, Journal, NvaHealth
-from shared.errors import RequestError
+from shared.edge.engine import answered
+from shared.errors import Refused
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 LEASE = timedelta(seconds=15)
@@ -178,9 +179,9 @@ def test_reconcile_due(reconciled_ago: int | None, paused: bool, action: str) ->
 def test_manual(request_: ManualRequest, health: dict[str, NvaHealth], paused: bool, outcome: tuple[object, str]) -> None:
     s = replace(state(health), paused=paused)
     if isinstance(outcome[0], int):
-        with pytest.raises(RequestError) as err:
+        with pytest.raises(Refused) as err:
             decide_manual(s, cluster(), request_, NOW, "me", LEASE)
-        assert (err.value.status, err.value.code) == outcome
+        assert (answered(err.value).status, err.value.code) == outcome  # the edge answers the domain's refusal in HTTP
         return
     plan = decide_manual(s, cluster(), request_, NOW, "me", LEASE)
     assert (plan.action, plan.target) == outcome
@@ -192,9 +193,9 @@ def test_manual(request_: ManualRequest, health: dict[str, NvaHealth], paused: b
 def test_manual_during_a_live_failover_is_refused() -> None:
     journal = Journal("failover", 1, "fw-a", "fw-b", "auto", "x", NOW, "other", NOW + timedelta(seconds=5))
     s = replace(state({"fw-a": UP, "fw-b": UP}), phase="failing_over", epoch=1, journal=journal)
-    with pytest.raises(RequestError) as err:
+    with pytest.raises(Refused) as err:
         decide_manual(s, cluster(), ManualRequest(target="fw-b"), NOW, "me", LEASE)
-    assert (err.value.status, err.value.code) == (409, "FailoverInProgress")
+    assert (answered(err.value).status, err.value.code) == (409, "FailoverInProgress")
 
 
 def test_initial_state_starts_on_preferred() -> None:
