@@ -179,14 +179,28 @@ async def _close(writer: asyncio.StreamWriter) -> None:
     writer.close()
 
 
+async def read_request(reader: asyncio.StreamReader) -> tuple[str, str, bytes]:
+    """One control request: its method, path and body (ValueError or IncompleteReadError when it is malformed)."""
+    head = (await reader.readuntil(b"\r\n\r\n")).decode()
+    length = next((int(line.split(":", 1)[1]) for line in head.split("\r\n") if line.lower().startswith("content-length:")), 0)
+    raw = await reader.readexactly(length) if length else b""
+    method, path = head.split(" ", 2)[:2]
+    return method, path, raw
+
+
+async def answer_json(writer: asyncio.StreamWriter, status: int, body: object) -> None:
+    """A control answer: JSON, then the connection closed."""
+    payload = json.dumps(body).encode()
+    writer.write(f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
+                 "Connection: close\r\n\r\n".encode() + payload)
+    await _close(writer)
+
+
 async def _control(nva: SimulatedNva, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """The control port: `POST /mode` with {"mode", "dropRate"?}, `POST /role` with {"role", "delaySeconds"?, "header"?:
     {"name", "value"} | null}, `GET /status`."""
     try:
-        head = (await reader.readuntil(b"\r\n\r\n")).decode()
-        length = next((int(line.split(":", 1)[1]) for line in head.split("\r\n") if line.lower().startswith("content-length:")), 0)
-        raw = await reader.readexactly(length) if length else b""
-        method, path = head.split(" ", 2)[:2]
+        method, path, raw = await read_request(reader)
         status, body = 200, {}
         if (method, path) == ("POST", "/mode"):
             data = json.loads(raw or b"{}")
@@ -200,10 +214,7 @@ async def _control(nva: SimulatedNva, reader: asyncio.StreamReader, writer: asyn
                 "role": nva.role, "roleDelaySeconds": nva.role_delay, "authorized": nva.authorized}
     except (ValueError, KeyError, TypeError, asyncio.IncompleteReadError) as err:
         status, body = 400, {"error": str(err)}
-    payload = json.dumps(body).encode()
-    writer.write(f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
-                 "Connection: close\r\n\r\n".encode() + payload)
-    await _close(writer)
+    await answer_json(writer, status, body)
 
 
 async def serve(address: str, control_address: str) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import requests
 
 from .harness import _read_ready_line, _spawn, _stop, free_port
-from .nva import SimulatedNva
+from .nva import SimulatedNva, answer_json, read_request
 
 
 def farm_address(i: int) -> str:
@@ -29,10 +29,7 @@ def farm_address(i: int) -> str:
 
 async def _control(nvas: dict[str, SimulatedNva], reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     try:
-        head = (await reader.readuntil(b"\r\n\r\n")).decode()
-        length = next((int(line.split(":", 1)[1]) for line in head.split("\r\n") if line.lower().startswith("content-length:")), 0)
-        raw = await reader.readexactly(length) if length else b""
-        method, path = head.split(" ", 2)[:2]
+        method, path, raw = await read_request(reader)
         status, body = 200, {}
         if (method, path) == ("POST", "/mode"):
             data = json.loads(raw or b"{}")
@@ -43,11 +40,7 @@ async def _control(nvas: dict[str, SimulatedNva], reader: asyncio.StreamReader, 
                 "modes": {a: n.mode for a, n in nvas.items() if n.mode != "up"}}
     except (ValueError, KeyError, TypeError, asyncio.IncompleteReadError) as err:
         status, body = 400, {"error": str(err)}
-    payload = json.dumps(body).encode()
-    writer.write(f"HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {len(payload)}\r\n"
-                 "Connection: close\r\n\r\n".encode() + payload)
-    await writer.drain()
-    writer.close()
+    await answer_json(writer, status, body)
 
 
 async def serve(count: int, port: int, control_address: str) -> None:
