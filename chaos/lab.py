@@ -133,18 +133,21 @@ class Lab:
 
     def converged(self, engine: Engine, active: str) -> bool:
         """The state says steady on `active`, and Azure agrees: the public IP on it alone, every owned route on it."""
-        assert self.arm is not None and self.hub is not None
         status = engine.status("hub-fw")
-        if (status["active"], status["phase"]) != (active, "steady"):
-            return False
+        return (status["active"], status["phase"]) == (active, "steady") and self.traffic_on(active)
+
+    def traffic_on(self, nva: str, except_tables: tuple[str, ...] = ()) -> bool:
+        """Azure has the public IP on `nva` alone and every owned route of every managed table (but those excepted) on it."""
+        assert self.arm is not None and self.hub is not None
         snapshot = self.arm.control.snapshot()
-        trust = {"fw-a": "10.0.2.4", "fw-b": "10.0.2.5"}[active]
+        trust = {"fw-a": "10.0.2.4", "fw-b": "10.0.2.5"}[nva]
         holders = [b["name"] for b in snapshot.values() if b["type"].endswith("networkInterfaces")
                    for c in b["properties"]["ipConfigurations"]
                    if (c["properties"].get("publicIPAddress") or {}).get("id", "").lower() == self.hub.public_ip.lower()]
         routes_ok = all(r["properties"].get("nextHopIpAddress") == trust
-                        for t in self.hub.all_tables for r in snapshot[t.lower()]["properties"]["routes"] if r["name"].endswith("-via-fw"))
-        return holders == [f"{active}-untrust"] and routes_ok
+                        for t in self.hub.all_tables if t not in except_tables
+                        for r in snapshot[t.lower()]["properties"]["routes"] if r["name"].endswith("-via-fw"))
+        return holders == [f"{nva}-untrust"] and routes_ok
 
 
 def executor_pump(engine: Engine, env: dict[str, str] | os._Environ[str]) -> QueuePump:

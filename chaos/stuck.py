@@ -41,19 +41,6 @@ def _until(lab: Lab, engine: Engine, done: Callable[[], bool], limit: float) -> 
     return None
 
 
-def _traffic_on(lab: Lab, nva: str, except_tables: tuple[str, ...] = ()) -> bool:
-    """The public IP on `nva` alone and every owned route of every managed table (but those excepted) pointing at it."""
-    assert lab.arm is not None and lab.hub is not None
-    snapshot = lab.arm.control.snapshot()
-    trust = {"fw-a": "10.0.2.4", "fw-b": "10.0.2.5"}[nva]
-    holders = [b["name"] for b in snapshot.values() if b["type"].endswith("networkInterfaces")
-               for c in b["properties"]["ipConfigurations"]
-               if (c["properties"].get("publicIPAddress") or {}).get("id", "").lower() == lab.hub.public_ip.lower()]
-    routes = all(r["properties"].get("nextHopIpAddress") == trust for t in lab.hub.all_tables if t not in except_tables
-                 for r in snapshot[t.lower()]["properties"]["routes"] if r["name"].endswith("-via-fw"))
-    return holders == [f"{nva}-untrust"] and routes
-
-
 def run_stuck(lab: Lab, paused_runs: int = 5) -> StuckFigures:
     figures = StuckFigures()
     lab.fresh({"unhealthyThreshold": 2, "healthyThreshold": 1, "probeTimeoutSeconds": 0.5, "reconcileEverySeconds": 1})
@@ -75,7 +62,7 @@ def run_stuck(lab: Lab, paused_runs: int = 5) -> StuckFigures:
     figures.repairs_failed_before_the_death = len(lab.events.named("FailoverFailed"))
     # 2. The active dies: the repair gives way and traffic goes to the healthy fw-b.
     lab.nvas["fw-a"].set_mode("down")
-    figures.active_death_to_traffic_on_standby_seconds = _until(lab, engine, lambda: _traffic_on(lab, "fw-b"), 30)
+    figures.active_death_to_traffic_on_standby_seconds = _until(lab, engine, lambda: lab.traffic_on("fw-b"), 30)
     # 3. fw-a is back (its NIC unlocked); a managed route table is locked now; then the standby dies.
     arm.control.locks([hub.listed_tables[0]])
     lab.nvas["fw-a"].set_mode("up")
@@ -84,7 +71,7 @@ def run_stuck(lab: Lab, paused_runs: int = 5) -> StuckFigures:
         time.sleep(RUN_EVERY)
     lab.nvas["fw-b"].set_mode("down")
     figures.standby_death_to_traffic_on_healthy_seconds = _until(
-        lab, engine, lambda: _traffic_on(lab, "fw-a", except_tables=(hub.listed_tables[0],)), 30)
+        lab, engine, lambda: lab.traffic_on("fw-a", except_tables=(hub.listed_tables[0],)), 30)
     completed = lab.events.named("FailoverCompleted")
     figures.skipped_on_the_second_failover = [str(completed[-1].get("skipped"))] if completed else []
     # 4. Paused, with fw-a dying and fw-b back: no run writes anything.
