@@ -15,6 +15,7 @@ import pytest
 from emulation.estates import ILB_FRONTEND, PLB, V6_HOP_WRITTEN, VIP, Estate, floating_estate
 from emulation.harness import ArmEmulator, Azurite, NvaProcess, http_probes
 from shared.domain.policy import ManualRequest
+from shared.edge.engine import Engine
 from tests.integration.rig import FAST_LATENCY, EventLog, Rig
 
 KEPT = {"mgmt-via-fw-a": "10.0.2.4", "storage-via-fw-a": "10.0.2.4", "pinned-via-fw-a": "10.0.2.4",
@@ -59,7 +60,8 @@ def writes_by_resource(rig: Rig) -> dict[str, int]:
     return out
 
 
-def fail_over(rig: Rig) -> None:
+def fail_over(rig: Rig) -> Engine:
+    """Both NVAs proven healthy, then fw-a down: the engine that failed over (its caches are the process's)."""
     engine = rig.engine()
     engine.probe_cycle()
     engine.probe_cycle()
@@ -67,6 +69,7 @@ def fail_over(rig: Rig) -> None:
     rig.nvas["fw-a"].set_mode("down")
     engine.probe_cycle()
     assert "fw-a failed" in engine.probe_cycle()["hub-fw"]
+    return engine
 
 
 def assert_vip_on(rig: Rig, nva: str) -> None:

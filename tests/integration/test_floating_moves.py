@@ -123,12 +123,7 @@ def test_with_the_feature_one_operation_moves_the_vip_and_what_it_left_is_writte
 
 def test_a_refused_move_falls_back_to_the_two_writes(registered: Rig) -> None:
     registered.arm.control.fault("status", operation=MOVE, status=400, code="SubscriptionNotRegisteredForFeature", times=1)
-    engine = registered.engine()
-    for _ in range(2):
-        engine.probe_cycle()
-    registered.nvas["fw-a"].set_mode("down")
-    for _ in range(2):
-        engine.probe_cycle()
+    engine = fail_over(registered)
     assert_vip_on(registered, "fw-b")
     assert [m["status"] for m in moves(registered)] == [400]
     # Remembered by this process: until the cache's life has passed, its failovers take the writes at once.
@@ -174,12 +169,7 @@ def test_a_move_whose_answer_is_lost_is_read_back_and_finished(registered: Rig) 
     is written, and the next failover still takes the move (a lost answer is no refusal)."""
     registered.arm.control.moves(leaves=["publicIPAddress"])
     registered.arm.control.fault("lose-response", operation=MOVE, times=1)
-    engine = registered.engine()
-    for _ in range(2):
-        engine.probe_cycle()
-    registered.nvas["fw-a"].set_mode("down")
-    for _ in range(2):
-        engine.probe_cycle()
+    engine = fail_over(registered)
     assert_vip_on(registered, "fw-b")
     assert len(moves(registered)) == 1  # not sent again: a POST whose answer was lost is read back, never retried
     resources = {c["name"]: c for c in engine.check("hub-fw")["checks"]}["resources"]
